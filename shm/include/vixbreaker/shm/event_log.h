@@ -1,0 +1,86 @@
+// Log-on-change events (SPEC 8) and the queue that keeps formatting and
+// writing off the deciding thread.
+//
+// A deciding thread that wins the CAS of a transition pushes one fixed-size
+// Event into a bounded lock-free queue (no allocation, no system call); the
+// engine's background thread drains it and writes JSON lines. A full queue
+// drops the event and counts it; it never blocks.
+#ifndef VIXBREAKER_SHM_EVENT_LOG_H_
+#define VIXBREAKER_SHM_EVENT_LOG_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/strings/string_view.h"
+
+namespace vix::shm {
+
+enum class EventKind : uint8_t {
+  kPanicTimestampInitialized,      // first writer started an episode
+  kPanicTimestampCleared,          // an episode ended (value: EndCause)
+  kTtlStateChange,                 // a stakes' tier/mode changed
+  kNegativePanicDuration,          // episode start in the future (skew)
+  kPanicWithoutReliableTimestamp,  // fail-safe: no segment / strict mirror
+  kForcedStart,                    // admin forced a start
+  kScopeTableFull,
+  kSlotTableFull,
+};
+
+enum class EndCause : uint8_t { kCalm, kExpired, kForcedEnd, kRemote };
+
+struct Event {
+  EventKind kind;
+  uint8_t stakes = 0;
+  uint8_t from_tier = 0;
+  uint8_t to_tier = 0;
+  uint32_t scope_index = 0;
+  int64_t at_ns = 0;
+  int64_t start_ns = 0;
+  int64_t value = 0;  // kind-specific: EndCause, previous start, ...
+};
+
+absl::string_view EventName(EventKind kind);
+absl::string_view EndCauseName(EndCause cause);
+
+// Bounded multi-producer single-consumer queue (Vyukov's sequence cells).
+class EventQueue {
+ public:
+  static constexpr size_t kCapacity = 1024;  // power of two
+  EventQueue();
+  // Lock-free; false (and counted) when full.
+  bool TryPush(const Event& event) noexcept;
+  // Consumer only.
+  bool TryPop(Event* event) noexcept;
+  uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
+
+ private:
+  struct Cell {
+    std::atomic<uint64_t> sequence;
+    Event event;
+  };
+  std::unique_ptr<Cell[]> cells_;
+  alignas(64) std::atomic<uint64_t> enqueue_pos_{0};
+  alignas(64) std::atomic<uint64_t> dequeue_pos_{0};
+  alignas(64) std::atomic<uint64_t> dropped_{0};
+};
+
+// Appends one JSON object (no newline) for `event` to `out`.
+void AppendEventJson(const Event& event, absl::string_view segment,
+                     absl::string_view scope, int pid, std::string* out);
+
+// Writes `line` plus '\n' to fd in one write(2) so lines from several
+// processes do not interleave. Errors are ignored: logging never fails a
+// decision.
+void WriteLogLine(int fd, absl::string_view line);
+
+// Appends `text` as a JSON string literal (quoted and escaped).
+void AppendJsonString(absl::string_view text, std::string* out);
+
+// Unix nanoseconds as "2026-11-29T16:30:00.123456Z".
+std::string FormatTimestamp(int64_t unix_ns);
+
+}  // namespace vix::shm
+
+#endif  // VIXBREAKER_SHM_EVENT_LOG_H_
