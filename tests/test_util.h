@@ -1,0 +1,80 @@
+// Helpers shared by the test binaries: unique segment names, bounded waits
+// with clear messages, and child processes (fork/exec).
+#ifndef VIXBREAKER_TESTS_TEST_UTIL_H_
+#define VIXBREAKER_TESTS_TEST_UTIL_H_
+
+#include <sys/types.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+
+namespace vix::testing {
+
+// "vixtest-<pid>-<n>-<tag>": unique per call, so tests run in parallel.
+std::string UniqueSegmentName(const std::string& tag);
+
+// Destroys the named segment when it goes out of scope (ignores absence).
+class ScopedSegmentName {
+ public:
+  explicit ScopedSegmentName(const std::string& tag);
+  ~ScopedSegmentName();
+  const std::string& name() const { return name_; }
+
+ private:
+  std::string name_;
+};
+
+// Polls `condition` until it holds or `timeout` passes; returns whether it
+// held. Use as: ASSERT_TRUE(WaitFor(...)) << "what we waited for".
+bool WaitFor(const std::function<bool()>& condition,
+             absl::Duration timeout = absl::Seconds(10));
+
+// A child process started with fork/exec, its stdout (and optionally stdin)
+// connected to pipes. Killed (SIGKILL) and reaped on destruction if still
+// running.
+class Child {
+ public:
+  // argv[0] is the path of the program.
+  explicit Child(const std::vector<std::string>& argv,
+                 const std::vector<std::string>& extra_env = {});
+  ~Child();
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+
+  pid_t pid() const { return pid_; }
+  // Writes to the child's stdin.
+  bool Write(const std::string& data);
+  void CloseStdin();
+  // Reads one line from the child's stdout (without '\n'); false on EOF or
+  // timeout.
+  bool ReadLine(std::string* line, absl::Duration timeout = absl::Seconds(10));
+  // Sends a signal.
+  void Signal(int sig);
+  // Waits for exit (bounded); returns the wait status, or -1 on timeout.
+  int Wait(absl::Duration timeout = absl::Seconds(30));
+
+ private:
+  pid_t pid_ = -1;
+  int stdin_fd_ = -1;
+  int stdout_fd_ = -1;
+  std::string buffer_;
+  bool reaped_ = false;
+};
+
+// Runs a program to completion; returns exit code (or 128+signal) and
+// captures stdout/stderr.
+struct RunResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+RunResult Run(const std::vector<std::string>& argv,
+              const std::vector<std::string>& extra_env = {},
+              absl::Duration timeout = absl::Seconds(60));
+
+}  // namespace vix::testing
+
+#endif  // VIXBREAKER_TESTS_TEST_UTIL_H_

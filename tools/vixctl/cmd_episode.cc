@@ -1,0 +1,248 @@
+// vixctl policy, decide, panic start|end, destroy: the episode commands.
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "commands.h"
+#include "flags.h"
+#include "json.h"
+#include "vixbreaker/core/config.h"
+#include "vixbreaker/core/parse.h"
+#include "vixbreaker/core/policy.h"
+#include "vixbreaker/shm/engine.h"
+#include "vixbreaker/shm/process.h"
+
+namespace vix::ctl {
+namespace {
+
+// Configuration comes from the file named by VIX_CONFIG, else the defaults.
+absl::StatusOr<Config> LoadConfig() {
+  const char* path = std::getenv("VIX_CONFIG");
+  if (path == nullptr || path[0] == '\0') return Config{};
+  std::ifstream in(path);
+  if (!in) {
+    return absl::NotFoundError(
+        absl::StrCat("cannot read VIX_CONFIG file ", path));
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  absl::StatusOr<Config> config = ParseConfig(text.str());
+  if (!config.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ": ", config.status().message()));
+  }
+  return config;
+}
+
+// --stakes wins; otherwise --league/--competition are classified.
+absl::StatusOr<Stakes> StakesFrom(const Flags& flags, const Policy& policy) {
+  if (std::optional<std::string> stakes = flags.Get("stakes")) {
+    return ParseStakes(*stakes);
+  }
+  return policy.Classify(flags.Get("league").value_or(""),
+                         flags.Get("competition").value_or(""));
+}
+
+absl::StatusOr<BaseTtl> BaseTtlFrom(const Flags& flags) {
+  std::optional<std::string> text = flags.Get("base-ttl");
+  if (!text) return ParseBaseTtl("60");
+  return ParseBaseTtl(*text);
+}
+
+absl::StatusOr<Status> StatusFrom(const Flags& flags) {
+  std::optional<std::string> text = flags.Get("status");
+  if (!text) return absl::InvalidArgumentError("--status is required");
+  return ParseStatus(*text);
+}
+
+JsonObject DecisionJson(const Decision& d) {
+  JsonObject json;
+  json.Int("ttl", d.ttl_seconds)
+      .Str("mode", ModeName(d.mode))
+      .Int("tier", d.tier)
+      .Str("stakes", StakesName(d.stakes))
+      .Str("reason", ReasonName(d.reason));
+  return json;
+}
+
+void PrintDecisionText(const Decision& d) {
+  std::printf("ttl=%d mode=%s tier=%d stakes=%s reason=%s\n", d.ttl_seconds,
+              std::string(ModeName(d.mode)).c_str(), d.tier,
+              std::string(StakesName(d.stakes)).c_str(),
+              std::string(ReasonName(d.reason)).c_str());
+}
+
+absl::StatusOr<std::unique_ptr<shm::Engine>> OpenEngine(const Flags& flags) {
+  absl::StatusOr<Config> config = LoadConfig();
+  if (!config.ok()) return config.status();
+  shm::EngineOptions options;
+  options.segment.name = flags.segment();
+  options.config = *config;
+  return shm::Engine::Open(options);
+}
+
+}  // namespace
+
+int RunPolicy(const Args& args) {
+  absl::StatusOr<Flags> flags = Flags::Parse(
+      args, {{"status", "age-min", "base-ttl", "league", "competition",
+              "stakes"},
+             {}});
+  if (!flags.ok()) return Fail(kExitUsage, flags.status());
+  absl::StatusOr<Config> config = LoadConfig();
+  if (!config.ok()) return Fail(kExitUsage, config.status());
+  absl::StatusOr<Policy> policy = Policy::Create(config->policy);
+  if (!policy.ok()) return Fail(kExitUsage, policy.status());
+  absl::StatusOr<Status> status = StatusFrom(*flags);
+  if (!status.ok()) return Fail(kExitUsage, status.status());
+  absl::StatusOr<BaseTtl> base_ttl = BaseTtlFrom(*flags);
+  if (!base_ttl.ok()) return Fail(kExitUsage, base_ttl.status());
+  absl::StatusOr<Stakes> stakes = StakesFrom(*flags, *policy);
+  if (!stakes.ok()) return Fail(kExitUsage, stakes.status());
+
+  std::optional<std::string> age_text = flags->Get("age-min");
+  double age_min = 0;
+  if (age_text) {
+    absl::StatusOr<double> age = ParseFiniteDouble(*age_text, "--age-min");
+    if (!age.ok()) return Fail(kExitUsage, age.status());
+    age_min = *age;
+  } else if (*status == Status::kPanic) {
+    return Fail(kExitUsage, "--age-min is required with --status panic");
+  }
+  Decision d;
+  bool future_start = false;
+  if (*status == Status::kPanic) {
+    // A negative age is a start in the future (clock skew): tier 1.
+    future_start = age_min < 0;
+    absl::StatusOr<int64_t> age_ns =
+        SecondsToNs((future_start ? 0 : age_min) * 60, "--age-min");
+    if (!age_ns.ok()) return Fail(kExitUsage, age_ns.status());
+    d = policy->DecideForAge(*age_ns, *base_ttl, *stakes);
+  } else {
+    d = Policy::DecideNoEpisode(*base_ttl, *stakes);
+  }
+  if (flags->json()) {
+    JsonObject json = DecisionJson(d);
+    if (future_start) json.Bool("future_start", true);
+    std::printf("%s\n", json.Done().c_str());
+  } else {
+    PrintDecisionText(d);
+  }
+  return kExitOk;
+}
+
+int RunDecide(const Args& args) {
+  absl::StatusOr<Flags> flags = Flags::Parse(
+      args,
+      {{"status", "base-ttl", "league", "competition", "stakes", "scope"}, {}});
+  if (!flags.ok()) return Fail(kExitUsage, flags.status());
+  absl::StatusOr<Status> status = StatusFrom(*flags);
+  if (!status.ok()) return Fail(kExitUsage, status.status());
+  absl::StatusOr<BaseTtl> base_ttl = BaseTtlFrom(*flags);
+  if (!base_ttl.ok()) return Fail(kExitUsage, base_ttl.status());
+  absl::Status name_ok = shm::ValidateSegmentName(flags->segment());
+  if (!name_ok.ok()) return Fail(kExitUsage, name_ok);
+  absl::StatusOr<std::unique_ptr<shm::Engine>> engine = OpenEngine(*flags);
+  if (!engine.ok()) return Fail(kExitUsage, engine.status());
+  absl::StatusOr<Stakes> stakes = StakesFrom(*flags, (*engine)->policy());
+  if (!stakes.ok()) return Fail(kExitUsage, stakes.status());
+  absl::StatusOr<shm::ScopeHandle> scope =
+      (*engine)->FindOrCreateScope(flags->Get("scope").value_or("global"));
+  if (!scope.ok()) return Fail(kExitUsage, scope.status());
+
+  const Decision d = (*engine)->Decide(*scope, *status, *base_ttl, *stakes);
+  (*engine)->FlushLogs();
+  if (flags->json()) {
+    JsonObject json = DecisionJson(d);
+    if (d.episode_start_ns != 0) {
+      json.Raw("episode_start", UnixSecondsJson(d.episode_start_ns));
+    } else {
+      json.Null("episode_start");
+    }
+    json.Bool("first_writer", d.first_writer)
+        .Str("scope", flags->Get("scope").value_or("global"));
+    std::printf("%s\n", json.Done().c_str());
+  } else {
+    PrintDecisionText(d);
+  }
+  std::fflush(stdout);
+  // The decision above is the fail-safe one; still say why, and fail.
+  const absl::Status& segment = (*engine)->segment_status();
+  if (!segment.ok()) return Fail(ExitCodeForSegmentError(segment), segment);
+  return kExitOk;
+}
+
+int RunPanic(const Args& args) {
+  if (args.empty() || (args[0] != "start" && args[0] != "end")) {
+    return Fail(kExitUsage, "usage: vixctl panic start [--at UNIX_SECONDS] "
+                            "[--scope X] | vixctl panic end [--scope X]");
+  }
+  const bool start = args[0] == "start";
+  FlagSpec spec{{"scope"}, {}};
+  if (start) spec.with_value.insert("at");
+  absl::StatusOr<Flags> flags =
+      Flags::Parse(Args(args.begin() + 1, args.end()), spec);
+  if (!flags.ok()) return Fail(kExitUsage, flags.status());
+  int64_t at_ns = shm::RealtimeNowNs();
+  if (std::optional<std::string> at = flags->Get("at")) {
+    absl::StatusOr<int64_t> parsed = ParseUnixSecondsToNs(*at);
+    if (!parsed.ok()) return Fail(kExitUsage, parsed.status());
+    at_ns = *parsed;
+  }
+  absl::Status name_ok = shm::ValidateSegmentName(flags->segment());
+  if (!name_ok.ok()) return Fail(kExitUsage, name_ok);
+  absl::StatusOr<std::unique_ptr<shm::Engine>> engine = OpenEngine(*flags);
+  if (!engine.ok()) return Fail(kExitUsage, engine.status());
+  const absl::Status& segment = (*engine)->segment_status();
+  if (!segment.ok()) return Fail(ExitCodeForSegmentError(segment), segment);
+  const std::string scope_name = flags->Get("scope").value_or("global");
+  absl::StatusOr<shm::ScopeHandle> scope =
+      (*engine)->FindOrCreateScope(scope_name);
+  if (!scope.ok()) return Fail(kExitUsage, scope.status());
+
+  JsonObject json;
+  json.Str("scope", scope_name);
+  if (start) {
+    const shm::EpisodeSnapshot before = (*engine)->Snapshot(*scope);
+    absl::Status forced = (*engine)->ForceStart(*scope, at_ns);
+    if (!forced.ok()) return Fail(kExitError, forced);
+    const shm::EpisodeSnapshot after = (*engine)->Snapshot(*scope);
+    json.Raw("episode_start", UnixSecondsJson(after.start_ns))
+        .Bool("forced", true);
+    if (before.active) {
+      json.Raw("replaced_start", UnixSecondsJson(before.start_ns));
+    } else {
+      json.Null("replaced_start");
+    }
+  } else {
+    absl::StatusOr<bool> ended = (*engine)->ForceEnd(*scope);
+    if (!ended.ok()) return Fail(kExitError, ended.status());
+    json.Bool("ended", *ended);
+  }
+  (*engine)->FlushLogs();
+  std::printf("%s\n", json.Done().c_str());
+  return kExitOk;
+}
+
+int RunDestroy(const Args& args) {
+  absl::StatusOr<Flags> flags = Flags::Parse(args, {});
+  if (!flags.ok()) return Fail(kExitUsage, flags.status());
+  const std::string name = flags->segment();
+  absl::Status destroyed = shm::Segment::Destroy(name);
+  if (absl::IsInvalidArgument(destroyed)) return Fail(kExitUsage, destroyed);
+  if (!destroyed.ok()) return Fail(ExitCodeForSegmentError(destroyed), destroyed);
+  if (flags->json()) {
+    std::printf("%s\n", JsonObject()
+                            .Str("segment", name)
+                            .Bool("destroyed", true)
+                            .Done()
+                            .c_str());
+  } else {
+    std::printf("destroyed %s\n", shm::SegmentPath(name).c_str());
+  }
+  return kExitOk;
+}
+
+}  // namespace vix::ctl
