@@ -50,7 +50,8 @@ absl::Status ValidateKeywords(std::vector<std::string>& keywords,
 absl::StatusOr<Policy> Policy::Create(const PolicyConfig& config) {
   Policy policy;
   policy.config_ = config;
-  policy.cap_at_base_ = config.cap_at_base;
+  policy.uncapped_mask_ =
+      config.cap_at_base ? 0 : static_cast<int32_t>(BaseTtl::kMax);
   for (int s = 0; s < kStakesCount; ++s) {
     const TierRow& row = config.tiers[s];
     absl::string_view name = StakesName(static_cast<Stakes>(s));

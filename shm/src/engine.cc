@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
@@ -17,6 +18,7 @@ std::atomic<uint64_t> g_next_engine_id{1};
 constexpr uint64_t kReclaimingOwner = ~uint64_t{0};
 constexpr int64_t kHeartbeatIntervalNs = 1'000'000'000;
 constexpr auto kBackgroundTick = std::chrono::milliseconds(1);
+constexpr int64_t kTierScanIntervalNs = 10'000'000;
 
 pid_t OwnerPid(uint64_t owner) { return static_cast<pid_t>(owner >> 32); }
 
@@ -80,6 +82,7 @@ Engine::Engine(EngineOptions options, Policy policy)
       deadman_ns_(*SecondsToNs(options_.config.episode.deadman_s, "deadman")),
       clear_after_ns_(
           *SecondsToNs(options_.config.episode.clear_after_s, "clear_after")),
+      slow_after_ns_(std::min(kRefreshIntervalNs, deadman_ns_)),
       pid_(getpid()),
       overflow_slot_(std::make_unique<ProcessSlot>()) {
   absl::StatusOr<std::unique_ptr<Segment>> segment =
@@ -111,8 +114,14 @@ Engine::~Engine() {
 
 void Engine::BackgroundLoop() {
   int64_t last_heartbeat = 0;
+  int64_t last_tier_scan = 0;
   while (!stop_.load(std::memory_order_relaxed)) {
     if (options_.clock == nullptr) own_clock_.SetNs(RealtimeNowNs());
+    if (clock_->NowNs() - last_tier_scan >= kTierScanIntervalNs ||
+        clock_->NowNs() < last_tier_scan) {
+      last_tier_scan = clock_->NowNs();
+      LogTierChanges(last_tier_scan);
+    }
     DrainLogs();
     const int64_t now = RealtimeNowNs();
     if (layout_ != nullptr && now - last_heartbeat >= kHeartbeatIntervalNs) {
@@ -145,7 +154,10 @@ void Engine::DrainLogs() {
   }
 }
 
-void Engine::FlushLogs() { DrainLogs(); }
+void Engine::FlushLogs() {
+  LogTierChanges(clock_->NowNs());
+  DrainLogs();
+}
 
 // ---- slots --------------------------------------------------------------
 
@@ -203,6 +215,20 @@ void Engine::ReleaseSlots() {
 }
 
 // ---- episodes -------------------------------------------------------------
+
+int64_t Engine::ObservePanic(ScopeHandle handle, int64_t word, int64_t now,
+                             int64_t last_panic, bool* first_writer) noexcept {
+  Scope& s = *handle.scope;
+  if (word == 0 || now - last_panic > deadman_ns_) {
+    word = StartEpisode(handle, word, now, first_writer);
+  } else if (now - last_panic >= kRefreshIntervalNs) {
+    s.last_panic_ns.store(now, std::memory_order_relaxed);
+  }
+  if (s.calm_since_ns.load(std::memory_order_relaxed) != 0) {
+    s.calm_since_ns.store(0, std::memory_order_relaxed);
+  }
+  return word;
+}
 
 int64_t Engine::StartEpisode(ScopeHandle handle, int64_t observed, int64_t now,
                              bool* first_writer) noexcept {
@@ -270,10 +296,35 @@ bool Engine::EndEpisode(ScopeHandle handle, int64_t word, int64_t now,
   return true;
 }
 
-void Engine::NoteTierChange(ScopeHandle handle, Stakes stakes, int tier,
-                            int64_t start_ns, int64_t now) noexcept {
+void Engine::LogTierChanges(int64_t now) noexcept {
+  if (layout_ == nullptr) return;
+  for (uint32_t index = 0; index < kScopeCapacity; ++index) {
+    const Scope& scope = layout_->scopes[index];
+    if ((scope.state.load(std::memory_order_acquire) & 0xff) != kScopeUsed) {
+      continue;
+    }
+    const int64_t word = scope.episode.load(std::memory_order_acquire);
+    const int64_t last_panic =
+        scope.last_panic_ns.load(std::memory_order_relaxed);
+    const bool active = word != 0 && now - last_panic <= deadman_ns_;
+    const int64_t start = active ? EpisodeWord::StartNs(word) : 0;
+    for (int s = 0; s < kStakesCount; ++s) {
+      const Stakes stakes = static_cast<Stakes>(s);
+      const int tier =
+          active ? policy_
+                       .DecideForAge(std::max<int64_t>(now - start, 0),
+                                     BaseTtl(), stakes)
+                       .tier
+                 : 0;
+      LogTierChange(index, stakes, tier, start, now);
+    }
+  }
+}
+
+void Engine::LogTierChange(uint32_t index, Stakes stakes, int tier,
+                           int64_t start_ns, int64_t now) noexcept {
   const int shift = 4 * static_cast<int>(stakes);
-  AtomicU64& logged_tiers = handle.scope->logged_tiers;
+  AtomicU64& logged_tiers = layout_->scopes[index].logged_tiers;
   uint64_t logged = logged_tiers.load(std::memory_order_relaxed);
   while (true) {
     const uint64_t previous = (logged >> shift) & 0xf;
@@ -283,7 +334,7 @@ void Engine::NoteTierChange(ScopeHandle handle, Stakes stakes, int tier,
     if (logged_tiers.compare_exchange_weak(logged, desired,
                                            std::memory_order_relaxed)) {
       Event e{EventKind::kTtlStateChange};
-      e.scope_index = handle.index;
+      e.scope_index = index;
       e.stakes = static_cast<uint8_t>(stakes);
       e.from_tier = static_cast<uint8_t>(previous);
       e.to_tier = static_cast<uint8_t>(tier);

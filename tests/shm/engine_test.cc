@@ -10,8 +10,8 @@
 #include <thread>
 #include <vector>
 
-#include "absl/strings/str_split.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 #include "test_util.h"
 
@@ -53,14 +53,16 @@ class LogFile {
       offset += n;
     }
     std::vector<std::string> lines;
-    for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
+    for (absl::string_view line :
+         absl::StrSplit(text, '\n', absl::SkipEmpty())) {
       lines.emplace_back(line);
     }
     return lines;
   }
   int Count(absl::string_view needle) const {
     int count = 0;
-    for (const std::string& line : Lines()) count += absl::StrContains(line, needle);
+    for (const std::string& line : Lines())
+      count += absl::StrContains(line, needle);
     return count;
   }
 
@@ -131,11 +133,11 @@ TEST_F(EngineTest, TiersFollowTheEpisodeAgeForEachStakes) {
     int tier_high, tier_medium, tier_low;
   };
   // Exact thresholds belong to the higher tier (SPEC 2.3).
-  for (Step step : {Step{0, 1, 1, 1}, Step{15 * kMinute, 1, 1, 2},
-                    Step{30 * kMinute, 1, 2, 2}, Step{45 * kMinute, 1, 2, 3},
-                    Step{60 * kMinute, 2, 2, 3}, Step{90 * kMinute, 2, 3, 4},
-                    Step{180 * kMinute, 3, 4, 4},
-                    Step{360 * kMinute, 4, 4, 4}}) {
+  for (Step step :
+       {Step{0, 1, 1, 1}, Step{15 * kMinute, 1, 1, 2},
+        Step{30 * kMinute, 1, 2, 2}, Step{45 * kMinute, 1, 2, 3},
+        Step{60 * kMinute, 2, 2, 3}, Step{90 * kMinute, 2, 3, 4},
+        Step{180 * kMinute, 3, 4, 4}, Step{360 * kMinute, 4, 4, 4}}) {
     clock_.SetNs(kT0 + step.age);
     EXPECT_EQ(Panic(*engine, Stakes::kHigh).tier, step.tier_high) << step.age;
     EXPECT_EQ(Panic(*engine, Stakes::kMedium).tier, step.tier_medium)
@@ -285,7 +287,8 @@ TEST_F(EngineTest, FutureStartIsTierOneAndCountedAsAnAnomaly) {
 
 TEST_F(EngineTest, ForcedEpisodeCarriesReasonForcedAndSurvivesCalm) {
   auto engine = OpenEngine();
-  ASSERT_TRUE(engine->ForceStart(engine->global_scope(), kT0 - 100 * kMinute).ok());
+  ASSERT_TRUE(
+      engine->ForceStart(engine->global_scope(), kT0 - 100 * kMinute).ok());
   Decision d = Calm(*engine);
   EXPECT_EQ(d.reason, Reason::kForced);
   EXPECT_EQ(d.tier, 2) << "100 min into a high-stakes episode";
@@ -417,15 +420,16 @@ TEST(EngineWithoutSegmentTest, AnswersFailSafeAndSaysWhy) {
   ASSERT_TRUE(engine.ok());
   EXPECT_TRUE(absl::IsInvalidArgument((*engine)->segment_status()));
   ScopeHandle scope = (*engine)->global_scope();
-  Decision panic = (*engine)->Decide(scope, Status::kPanic, Ttl(30), Stakes::kLow);
+  Decision panic =
+      (*engine)->Decide(scope, Status::kPanic, Ttl(30), Stakes::kLow);
   EXPECT_EQ(panic.ttl_seconds, 0);
   EXPECT_EQ(panic.mode, Mode::kPanicFull);
   EXPECT_EQ(panic.reason, Reason::kFailsafe);
-  Decision normal = (*engine)->Decide(scope, Status::kNormal, Ttl(30), Stakes::kLow);
+  Decision normal =
+      (*engine)->Decide(scope, Status::kNormal, Ttl(30), Stakes::kLow);
   EXPECT_EQ(normal.ttl_seconds, 30);
   EXPECT_EQ(normal.mode, Mode::kNormal);
-  EXPECT_TRUE(absl::IsFailedPrecondition(
-      (*engine)->ForceStart(scope, kT0)));
+  EXPECT_TRUE(absl::IsFailedPrecondition((*engine)->ForceStart(scope, kT0)));
 }
 
 TEST(EngineConfigTest, InvalidConfigurationIsRefused) {

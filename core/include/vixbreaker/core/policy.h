@@ -8,6 +8,7 @@
 #ifndef VIXBREAKER_CORE_POLICY_H_
 #define VIXBREAKER_CORE_POLICY_H_
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <string>
@@ -68,8 +69,9 @@ class Policy {
     const StakesRow& row = rows_[static_cast<int>(stakes)];
     int tier = 1 + (age_ns >= row.from_ns[0]) + (age_ns >= row.from_ns[1]) +
                (age_ns >= row.from_ns[2]);
-    int32_t ttl = row.ttl_seconds[tier - 1];
-    if (cap_at_base_ && ttl > base_ttl.seconds()) ttl = base_ttl.seconds();
+    // Branch-free cap: base | kMax is kMax when capping is off.
+    const int32_t ttl = std::min(row.ttl_seconds[tier - 1],
+                                 base_ttl.seconds() | uncapped_mask_);
     Decision d;
     d.ttl_seconds = ttl;
     d.mode = ModeForTier(tier);
@@ -116,7 +118,7 @@ class Policy {
 
   PolicyConfig config_;
   std::array<StakesRow, kStakesCount> rows_{};
-  bool cap_at_base_ = false;
+  int32_t uncapped_mask_ = static_cast<int32_t>(BaseTtl::kMax);
 };
 
 }  // namespace vix

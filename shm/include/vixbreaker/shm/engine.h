@@ -11,9 +11,10 @@
 // takes no lock, allocates nothing and does no I/O; it reads the scope's hot
 // cache line and writes only the calling thread's own counters, plus the
 // scope's `last_panic_ns` when a refresh is due (at most about once a
-// second). Transitions (start, end, tier change) take an out-of-line slow
-// path with one CAS; only the CAS winner logs, so each transition is logged
-// once per host.
+// second). Transitions (start, end) take an out-of-line slow path with one
+// CAS; only the CAS winner logs, so each transition is logged once per host.
+// Tier changes, which follow from time alone, are logged by the background
+// thread the same way.
 //
 // If the segment cannot be attached, Open still returns an engine that
 // answers fail-safe decisions (panic -> {0, PANIC_FULL, failsafe}, else
@@ -132,6 +133,10 @@ class Engine {
   explicit Engine(EngineOptions options, Policy policy);
 
   // Slow paths, out of line so the hot path stays small.
+  // The panic observation's rare cases: starts or restarts the episode,
+  // refreshes last_panic_ns, cancels a calm period. Returns the episode word.
+  int64_t ObservePanic(ScopeHandle scope, int64_t word, int64_t now,
+                       int64_t last_panic, bool* first_writer) noexcept;
   // Starts (or restarts an expired) episode by CAS from `observed`; returns
   // the episode word now in force and whether this call's CAS won.
   int64_t StartEpisode(ScopeHandle scope, int64_t observed, int64_t now,
@@ -140,8 +145,12 @@ class Engine {
                       int64_t last_panic) noexcept;
   bool EndEpisode(ScopeHandle scope, int64_t word, int64_t now,
                   EndCause cause) noexcept;
-  void NoteTierChange(ScopeHandle scope, Stakes stakes, int tier,
-                      int64_t start_ns, int64_t now) noexcept;
+  // Tiers move with time, not with calls, so tier changes are found by the
+  // background thread (and FlushLogs), never on the hot path: for every used
+  // scope and stakes, the CAS winner on Scope::logged_tiers logs the change.
+  void LogTierChanges(int64_t now) noexcept;
+  void LogTierChange(uint32_t index, Stakes stakes, int tier, int64_t start_ns,
+                     int64_t now) noexcept;
   void NoteFutureStart(ScopeHandle scope, int64_t start_ns,
                        int64_t now) noexcept;
   Decision DecideWithoutSegment(Status status, BaseTtl base_ttl,
@@ -173,6 +182,7 @@ class Engine {
   ScopeHandle global_;
   int64_t deadman_ns_;
   int64_t clear_after_ns_;
+  int64_t slow_after_ns_;  // min(refresh interval, dead-man's switch)
   const pid_t pid_;
 
   // Counters when there is no segment or the slot table is full.
@@ -216,14 +226,13 @@ inline Decision Engine::Decide(ScopeHandle handle, Status status,
       scope->last_panic_ns.load(std::memory_order_relaxed);
   bool first_writer = false;
   if (status == Status::kPanic) {
-    if (VIX_UNLIKELY(word == 0 || now - last_panic > deadman_ns_)) {
-      word = StartEpisode(handle, word, now, &first_writer);
-    } else if (VIX_UNLIKELY(now - last_panic >= kRefreshIntervalNs)) {
-      scope->last_panic_ns.store(now, std::memory_order_relaxed);
-    }
-    if (VIX_UNLIKELY(scope->calm_since_ns.load(std::memory_order_relaxed) !=
-                     0)) {
-      scope->calm_since_ns.store(0, std::memory_order_relaxed);
+    // One branch for the rare cases: no episode, a refresh (or expiry) due,
+    // a calm period to cancel.
+    const int64_t calm_since =
+        scope->calm_since_ns.load(std::memory_order_relaxed);
+    if (VIX_UNLIKELY((word == 0) | (now - last_panic >= slow_after_ns_) |
+                     (calm_since != 0))) {
+      word = ObservePanic(handle, word, now, last_panic, &first_writer);
     }
   } else if (word != 0) {
     if (VIX_UNLIKELY(ObserveCalm(*scope, word, now, last_panic) == 0)) {
@@ -276,12 +285,6 @@ inline Decision Engine::Finish(ScopeHandle handle, int64_t word, int64_t now,
     d = policy_.DecideForAge(age, base_ttl, stakes);
     d.episode_start_ns = start;
     if (EpisodeWord::Forced(word)) d.reason = Reason::kForced;
-  }
-  const int shift = 4 * static_cast<int>(stakes);
-  const uint64_t logged =
-      handle.scope->logged_tiers.load(std::memory_order_relaxed);
-  if (VIX_UNLIKELY(((logged >> shift) & 0xf) != d.tier)) {
-    NoteTierChange(handle, stakes, d.tier, start, now);
   }
   Bump(ThisThreadSlot()->decisions[static_cast<int>(d.mode)]);
   return d;
