@@ -1,6 +1,7 @@
 #include "vixbreaker/core/policy.h"
 
 #include <cmath>
+#include <string_view>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
@@ -10,8 +11,7 @@ namespace vix {
 namespace {
 
 // True if `needle` (already lower case) occurs in `haystack` compared with
-// ASCII lower-casing; allocation-free so classification can be benchmarked
-// honestly against a precomputed stakes.
+// ASCII lower-casing, without allocating (for inputs too long to copy).
 bool ContainsLowered(absl::string_view haystack, absl::string_view needle) {
   if (needle.size() > haystack.size()) return false;
   for (size_t start = 0; start + needle.size() <= haystack.size(); ++start) {
@@ -27,6 +27,20 @@ bool ContainsLowered(absl::string_view haystack, absl::string_view needle) {
 
 bool ContainsAny(absl::string_view text,
                  const std::vector<std::string>& keywords) {
+  // Typical league names are short: lower them once into a stack buffer so
+  // each keyword is a plain substring search (memchr-driven).
+  constexpr size_t kStackBytes = 256;
+  if (text.size() <= kStackBytes) {
+    char lowered[kStackBytes];
+    for (size_t i = 0; i < text.size(); ++i) {
+      lowered[i] = absl::ascii_tolower(static_cast<unsigned char>(text[i]));
+    }
+    const std::string_view view(lowered, text.size());
+    for (const std::string& k : keywords) {
+      if (view.find(k) != std::string_view::npos) return true;
+    }
+    return false;
+  }
   for (const std::string& k : keywords) {
     if (ContainsLowered(text, k)) return true;
   }
@@ -56,6 +70,7 @@ absl::StatusOr<Policy> Policy::Create(const PolicyConfig& config) {
     const TierRow& row = config.tiers[s];
     absl::string_view name = StakesName(static_cast<Stakes>(s));
     double previous = 0;
+    int64_t previous_ns = 0;
     for (int i = 0; i < 3; ++i) {
       double minutes = row.from_minutes[i];
       if (!std::isfinite(minutes) || minutes <= previous) {
@@ -69,6 +84,16 @@ absl::StatusOr<Policy> Policy::Create(const PolicyConfig& config) {
       absl::StatusOr<int64_t> ns =
           SecondsToNs(minutes * 60, absl::StrCat(name, " tier threshold"));
       if (!ns.ok()) return ns.status();
+      // The hot path compares nanoseconds: thresholds that differ only as
+      // doubles would put age 0 above tier 1.
+      if (*ns <= previous_ns) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "bad tier table for ", name, ": tier ", i + 2, " starts at ",
+            minutes,
+            " minutes, less than 1 ns after the previous tier; thresholds "
+            "must be at least 1 ns apart and above 0"));
+      }
+      previous_ns = *ns;
       policy.rows_[s].from_ns[i] = *ns;
 
       BaseTtl ttl;
