@@ -15,8 +15,13 @@ namespace {
 
 std::atomic<uint64_t> g_next_engine_id{1};
 
-constexpr uint64_t kReclaimingOwner = ~uint64_t{0};
+// A slot being reclaimed is owned by (reclaimer pid << 32 | kReclaimTid), so
+// a reclaimer killed half-way leaves a slot the next reclaimer can take.
+constexpr uint32_t kReclaimTid = 0xffffffff;
 constexpr int64_t kHeartbeatIntervalNs = 1'000'000'000;
+// Dead processes' slots are reclaimed off the hot path, at open and then
+// every few seconds (and on demand when the table is full).
+constexpr int64_t kReclaimIntervalNs = 5'000'000'000;
 constexpr auto kBackgroundTick = std::chrono::milliseconds(1);
 constexpr int64_t kTierScanIntervalNs = 10'000'000;
 
@@ -47,15 +52,17 @@ void RetireSlot(SegmentLayout& layout, ProcessSlot& slot) {
   slot.owner.store(0, std::memory_order_release);
 }
 
-void ReclaimDeadSlots(SegmentLayout& layout) {
+void ReclaimDeadSlots(SegmentLayout& layout, pid_t self) {
+  const uint64_t reclaiming = (static_cast<uint64_t>(self) << 32) | kReclaimTid;
   for (ProcessSlot& slot : layout.slots) {
     uint64_t owner = slot.owner.load(std::memory_order_acquire);
-    if (owner == 0 || owner == kReclaimingOwner) continue;
-    if (ProcessAlive(OwnerPid(owner),
-                     slot.start_ticks.load(std::memory_order_relaxed))) {
-      continue;
-    }
-    if (slot.owner.compare_exchange_strong(owner, kReclaimingOwner,
+    if (owner == 0) continue;
+    const bool being_reclaimed = (owner & 0xffffffff) == kReclaimTid;
+    const uint64_t start_ticks =
+        being_reclaimed ? 0 : slot.start_ticks.load(std::memory_order_relaxed);
+    if (ProcessAlive(OwnerPid(owner), start_ticks)) continue;
+    // RetireSlot moves counts with exchange(0): retiring twice adds nothing.
+    if (slot.owner.compare_exchange_strong(owner, reclaiming,
                                            std::memory_order_acq_rel)) {
       RetireSlot(layout, slot);
     }
@@ -115,6 +122,7 @@ Engine::~Engine() {
 void Engine::BackgroundLoop() {
   int64_t last_heartbeat = 0;
   int64_t last_tier_scan = 0;
+  int64_t last_reclaim = 0;  // the first pass runs at open
   while (!stop_.load(std::memory_order_relaxed)) {
     if (options_.clock == nullptr) own_clock_.SetNs(RealtimeNowNs());
     if (clock_->NowNs() - last_tier_scan >= kTierScanIntervalNs ||
@@ -124,6 +132,10 @@ void Engine::BackgroundLoop() {
     }
     DrainLogs();
     const int64_t now = RealtimeNowNs();
+    if (layout_ != nullptr && now - last_reclaim >= kReclaimIntervalNs) {
+      last_reclaim = now;
+      ReclaimDeadSlots(*layout_, pid_);
+    }
     if (layout_ != nullptr && now - last_heartbeat >= kHeartbeatIntervalNs) {
       last_heartbeat = now;
       std::lock_guard<std::mutex> lock(slots_mu_);
@@ -176,7 +188,7 @@ ProcessSlot* Engine::ClaimSlotForThisThread() noexcept {
       }
     }
     for (int round = 0; found == nullptr && round < 2; ++round) {
-      if (round == 1) ReclaimDeadSlots(*layout_);
+      if (round == 1) ReclaimDeadSlots(*layout_, pid_);
       for (uint32_t i = 0; i < kSlotCapacity && found == nullptr; ++i) {
         ProcessSlot& candidate = layout_->slots[i];
         uint64_t expected = 0;

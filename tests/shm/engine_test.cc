@@ -329,14 +329,28 @@ TEST_F(EngineTest, StrictPolicyFailsSafeWhileTheMirrorIsUnhealthy) {
 
 TEST_F(EngineTest, EachTransitionIsLoggedOnce) {
   auto engine = OpenEngine();
+  // Tier changes are found by the background scan; FlushLogs runs it now,
+  // so each phase is logged before the clock moves on.
   for (int i = 0; i < 10; ++i) Panic(*engine, Stakes::kLow);
+  engine->FlushLogs();
   clock_.AdvanceNs(15 * kMinute);
   for (int i = 0; i < 10; ++i) Panic(*engine, Stakes::kLow);
+  engine->FlushLogs();
+  engine->FlushLogs();
   for (int i = 0; i < 10; ++i) Calm(*engine);
   engine->FlushLogs();
   EXPECT_EQ(log_.Count("PANIC_TIMESTAMP_INITIALIZED"), 1);
-  EXPECT_EQ(log_.Count("\"from_tier\":0,\"to_tier\":1"), 1);
-  EXPECT_EQ(log_.Count("\"from_tier\":1,\"to_tier\":2"), 1);
+  EXPECT_EQ(
+      log_.Count("\"stakes\":\"low_stakes\",\"from_tier\":0,\"to_tier\":1"), 1);
+  EXPECT_EQ(
+      log_.Count("\"stakes\":\"low_stakes\",\"from_tier\":1,\"to_tier\":2"), 1);
+  EXPECT_EQ(
+      log_.Count("\"stakes\":\"low_stakes\",\"from_tier\":2,\"to_tier\":0"), 1);
+  EXPECT_EQ(
+      log_.Count("\"stakes\":\"high_stakes\",\"from_tier\":1,\"to_tier\":0"),
+      1);
+  EXPECT_EQ(log_.Count("VIX_TTL_STATE_CHANGE"), 7)
+      << "0->1 for each stakes, low 1->2, back to 0 for each stakes";
   EXPECT_EQ(log_.Count("PANIC_TIMESTAMP_CLEARED"), 1);
   for (const std::string& line : log_.Lines()) {
     EXPECT_EQ(line.front(), '{') << line;
