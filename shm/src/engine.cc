@@ -24,6 +24,7 @@ constexpr int64_t kHeartbeatIntervalNs = 1'000'000'000;
 constexpr int64_t kReclaimIntervalNs = 5'000'000'000;
 constexpr auto kBackgroundTick = std::chrono::milliseconds(1);
 constexpr int64_t kTierScanIntervalNs = 10'000'000;
+constexpr int64_t kCachedClockToleranceNs = 250'000'000;
 
 pid_t OwnerPid(uint64_t owner) { return static_cast<pid_t>(owner >> 32); }
 
@@ -109,6 +110,8 @@ Engine::Engine(EngineOptions options, Policy policy)
     line.push_back('}');
     WriteLogLine(options_.log_fd, line);
   }
+  // Opening may have waited for a creator: start from a fresh time.
+  own_clock_.SetNs(RealtimeNowNs());
   background_ = std::thread(&Engine::BackgroundLoop, this);
 }
 
@@ -308,51 +311,75 @@ bool Engine::EndEpisode(ScopeHandle handle, int64_t word, int64_t now,
   return true;
 }
 
+namespace {
+
+// Scope::logged_tiers packs an episode tag with the last tier logged per
+// stakes: (tag << 12) | tier_low << 8 | tier_medium << 4 | tier_high. The tag
+// (the start in 4 µs units, never 0 for an episode; 0 for none) lets a
+// scanner raise tiers within one episode only, so a process whose cached
+// clock lags a little never logs a tier going back down.
+constexpr int kTierBits = 4 * kStakesCount;
+constexpr uint64_t kTierMask = (uint64_t{1} << kTierBits) - 1;
+
+uint64_t EpisodeTag(int64_t word) {
+  return word == 0 ? 0
+                   : ((static_cast<uint64_t>(word) >> 12) | 1) &
+                         (~uint64_t{0} >> kTierBits);
+}
+int LoggedTier(uint64_t logged, int stakes) {
+  return static_cast<int>((logged >> (4 * stakes)) & 0xf);
+}
+
+}  // namespace
+
 void Engine::LogTierChanges(int64_t now) noexcept {
   if (layout_ == nullptr) return;
   for (uint32_t index = 0; index < kScopeCapacity; ++index) {
     const Scope& scope = layout_->scopes[index];
-    if ((scope.state.load(std::memory_order_acquire) & 0xff) != kScopeUsed) {
-      continue;
-    }
-    const int64_t word = scope.episode.load(std::memory_order_acquire);
-    const int64_t last_panic =
-        scope.last_panic_ns.load(std::memory_order_relaxed);
-    const bool active = word != 0 && now - last_panic <= deadman_ns_;
-    const int64_t start = active ? EpisodeWord::StartNs(word) : 0;
-    for (int s = 0; s < kStakesCount; ++s) {
-      const Stakes stakes = static_cast<Stakes>(s);
-      const int tier =
-          active ? policy_
-                       .DecideForAge(std::max<int64_t>(now - start, 0),
-                                     BaseTtl(), stakes)
-                       .tier
-                 : 0;
-      LogTierChange(index, stakes, tier, start, now);
+    if ((scope.state.load(std::memory_order_acquire) & 0xff) == kScopeUsed) {
+      LogTierChangesOf(index, now);
     }
   }
 }
 
-void Engine::LogTierChange(uint32_t index, Stakes stakes, int tier,
-                           int64_t start_ns, int64_t now) noexcept {
-  const int shift = 4 * static_cast<int>(stakes);
-  AtomicU64& logged_tiers = layout_->scopes[index].logged_tiers;
-  uint64_t logged = logged_tiers.load(std::memory_order_relaxed);
-  while (true) {
-    const uint64_t previous = (logged >> shift) & 0xf;
-    if (previous == static_cast<uint64_t>(tier)) return;
-    const uint64_t desired = (logged & ~(uint64_t{0xf} << shift)) |
-                             (static_cast<uint64_t>(tier) << shift);
-    if (logged_tiers.compare_exchange_weak(logged, desired,
-                                           std::memory_order_relaxed)) {
-      Event e{EventKind::kTtlStateChange};
-      e.scope_index = index;
-      e.stakes = static_cast<uint8_t>(stakes);
-      e.from_tier = static_cast<uint8_t>(previous);
-      e.to_tier = static_cast<uint8_t>(tier);
-      e.at_ns = now;
-      e.start_ns = start_ns;
-      Push(e);
+void Engine::LogTierChangesOf(uint32_t index, int64_t now) noexcept {
+  Scope& scope = layout_->scopes[index];
+  // Read the logged word before the episode: whoever logged it had seen an
+  // episode at least as new, so a stale read cannot win the CAS below.
+  uint64_t logged = scope.logged_tiers.load(std::memory_order_acquire);
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    const int64_t word = scope.episode.load(std::memory_order_acquire);
+    const int64_t last_panic =
+        scope.last_panic_ns.load(std::memory_order_relaxed);
+    const bool active = word != 0 && now - last_panic <= deadman_ns_;
+    const uint64_t tag = active ? EpisodeTag(word) : 0;
+    const int64_t start = active ? EpisodeWord::StartNs(word) : 0;
+    const bool same_episode = (logged >> kTierBits) == tag;
+    uint64_t desired = tag << kTierBits;
+    for (int s = 0; s < kStakesCount; ++s) {
+      int tier = active ? policy_
+                              .DecideForAge(std::max<int64_t>(now - start, 0),
+                                            BaseTtl(), static_cast<Stakes>(s))
+                              .tier
+                        : 0;
+      if (same_episode) tier = std::max(tier, LoggedTier(logged, s));
+      desired |= static_cast<uint64_t>(tier) << (4 * s);
+    }
+    if (desired == logged) return;
+    if (scope.logged_tiers.compare_exchange_weak(logged, desired,
+                                                 std::memory_order_acq_rel,
+                                                 std::memory_order_acquire)) {
+      for (int s = 0; s < kStakesCount; ++s) {
+        if (LoggedTier(logged, s) == LoggedTier(desired, s)) continue;
+        Event e{EventKind::kTtlStateChange};
+        e.scope_index = index;
+        e.stakes = static_cast<uint8_t>(s);
+        e.from_tier = static_cast<uint8_t>(LoggedTier(logged, s));
+        e.to_tier = static_cast<uint8_t>(LoggedTier(desired, s));
+        e.at_ns = now;
+        e.start_ns = start;
+        Push(e);
+      }
       return;
     }
   }
@@ -360,6 +387,9 @@ void Engine::LogTierChange(uint32_t index, Stakes stakes, int tier,
 
 void Engine::NoteFutureStart(ScopeHandle handle, int64_t start_ns,
                              int64_t now) noexcept {
+  // Each process's cached clock lags real time by up to a tick (more when
+  // the machine is loaded): a start that recent is not clock skew.
+  if (start_ns - now <= kCachedClockToleranceNs) return;
   Bump(ThisThreadSlot()->anomalies);
   AtomicI64& logged = handle.scope->anomaly_logged_start;
   int64_t previous = logged.load(std::memory_order_relaxed);

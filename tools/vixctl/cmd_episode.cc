@@ -13,6 +13,7 @@
 #include "vixbreaker/core/policy.h"
 #include "vixbreaker/shm/engine.h"
 #include "vixbreaker/shm/process.h"
+#include "vixbreaker/shm/scope_name.h"
 
 namespace vix::ctl {
 namespace {
@@ -87,9 +88,9 @@ absl::StatusOr<std::unique_ptr<shm::Engine>> OpenEngine(const Flags& flags) {
 
 int RunPolicy(const Args& args) {
   absl::StatusOr<Flags> flags = Flags::Parse(
-      args, {{"status", "age-min", "base-ttl", "league", "competition",
-              "stakes"},
-             {}});
+      args,
+      {{"status", "age-min", "base-ttl", "league", "competition", "stakes"},
+       {}});
   if (!flags.ok()) return Fail(kExitUsage, flags.status());
   absl::StatusOr<Config> config = LoadConfig();
   if (!config.ok()) return Fail(kExitUsage, config.status());
@@ -142,14 +143,22 @@ int RunDecide(const Args& args) {
   if (!status.ok()) return Fail(kExitUsage, status.status());
   absl::StatusOr<BaseTtl> base_ttl = BaseTtlFrom(*flags);
   if (!base_ttl.ok()) return Fail(kExitUsage, base_ttl.status());
+  // Every flag is checked before the segment is touched (or created).
   absl::Status name_ok = shm::ValidateSegmentName(flags->segment());
   if (!name_ok.ok()) return Fail(kExitUsage, name_ok);
+  const std::string scope_name = flags->Get("scope").value_or("global");
+  absl::Status scope_ok = shm::ValidateScopeName(scope_name);
+  if (!scope_ok.ok()) return Fail(kExitUsage, scope_ok);
+  if (std::optional<std::string> stakes = flags->Get("stakes")) {
+    absl::Status stakes_ok = ParseStakes(*stakes).status();
+    if (!stakes_ok.ok()) return Fail(kExitUsage, stakes_ok);
+  }
   absl::StatusOr<std::unique_ptr<shm::Engine>> engine = OpenEngine(*flags);
   if (!engine.ok()) return Fail(kExitUsage, engine.status());
   absl::StatusOr<Stakes> stakes = StakesFrom(*flags, (*engine)->policy());
   if (!stakes.ok()) return Fail(kExitUsage, stakes.status());
   absl::StatusOr<shm::ScopeHandle> scope =
-      (*engine)->FindOrCreateScope(flags->Get("scope").value_or("global"));
+      (*engine)->FindOrCreateScope(scope_name);
   if (!scope.ok()) return Fail(kExitUsage, scope.status());
 
   const Decision d = (*engine)->Decide(*scope, *status, *base_ttl, *stakes);
@@ -161,8 +170,7 @@ int RunDecide(const Args& args) {
     } else {
       json.Null("episode_start");
     }
-    json.Bool("first_writer", d.first_writer)
-        .Str("scope", flags->Get("scope").value_or("global"));
+    json.Bool("first_writer", d.first_writer).Str("scope", scope_name);
     std::printf("%s\n", json.Done().c_str());
   } else {
     PrintDecisionText(d);
@@ -176,8 +184,9 @@ int RunDecide(const Args& args) {
 
 int RunPanic(const Args& args) {
   if (args.empty() || (args[0] != "start" && args[0] != "end")) {
-    return Fail(kExitUsage, "usage: vixctl panic start [--at UNIX_SECONDS] "
-                            "[--scope X] | vixctl panic end [--scope X]");
+    return Fail(kExitUsage,
+                "usage: vixctl panic start [--at UNIX_SECONDS] "
+                "[--scope X] | vixctl panic end [--scope X]");
   }
   const bool start = args[0] == "start";
   FlagSpec spec{{"scope"}, {}};
@@ -193,11 +202,13 @@ int RunPanic(const Args& args) {
   }
   absl::Status name_ok = shm::ValidateSegmentName(flags->segment());
   if (!name_ok.ok()) return Fail(kExitUsage, name_ok);
+  const std::string scope_name = flags->Get("scope").value_or("global");
+  absl::Status scope_ok = shm::ValidateScopeName(scope_name);
+  if (!scope_ok.ok()) return Fail(kExitUsage, scope_ok);
   absl::StatusOr<std::unique_ptr<shm::Engine>> engine = OpenEngine(*flags);
   if (!engine.ok()) return Fail(kExitUsage, engine.status());
   const absl::Status& segment = (*engine)->segment_status();
   if (!segment.ok()) return Fail(ExitCodeForSegmentError(segment), segment);
-  const std::string scope_name = flags->Get("scope").value_or("global");
   absl::StatusOr<shm::ScopeHandle> scope =
       (*engine)->FindOrCreateScope(scope_name);
   if (!scope.ok()) return Fail(kExitUsage, scope.status());
@@ -232,7 +243,8 @@ int RunDestroy(const Args& args) {
   const std::string name = flags->segment();
   absl::Status destroyed = shm::Segment::Destroy(name);
   if (absl::IsInvalidArgument(destroyed)) return Fail(kExitUsage, destroyed);
-  if (!destroyed.ok()) return Fail(ExitCodeForSegmentError(destroyed), destroyed);
+  if (!destroyed.ok())
+    return Fail(ExitCodeForSegmentError(destroyed), destroyed);
   if (flags->json()) {
     std::printf("%s\n", JsonObject()
                             .Str("segment", name)

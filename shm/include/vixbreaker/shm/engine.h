@@ -119,6 +119,10 @@ class Engine {
   EpisodeSnapshot Snapshot(ScopeHandle scope) const;
 
   const absl::Status& segment_status() const { return segment_status_; }
+  // Counters kept in process memory, not in the segment: a fail-safe
+  // engine's decisions and its attach error, and any thread's when the slot
+  // table is full.
+  const ProcessSlot& unshared_counters() const { return *overflow_slot_; }
   Segment* segment() { return segment_.get(); }
   const Policy& policy() const { return policy_; }
   const CachedClock& clock() const { return *clock_; }
@@ -149,8 +153,7 @@ class Engine {
   // background thread (and FlushLogs), never on the hot path: for every used
   // scope and stakes, the CAS winner on Scope::logged_tiers logs the change.
   void LogTierChanges(int64_t now) noexcept;
-  void LogTierChange(uint32_t index, Stakes stakes, int tier, int64_t start_ns,
-                     int64_t now) noexcept;
+  void LogTierChangesOf(uint32_t index, int64_t now) noexcept;
   void NoteFutureStart(ScopeHandle scope, int64_t start_ns,
                        int64_t now) noexcept;
   Decision DecideWithoutSegment(Status status, BaseTtl base_ttl,
