@@ -14,8 +14,11 @@
 //      320    256  MirrorHealth      lease holder
 //      576  64x192 Scope[64]         hot line: deciders; cold lines: slow paths
 //    12864 256x128 ProcessSlot[256]  one deciding thread each (single writer)
-//    45632    ...  Window            rolling-window breaker (SPEC 6)
+//    45632  18560  Window            rolling-window breaker (SPEC 6)
 //
+//   Window:             [ mode_word | bucket_width | transitions | drops ]
+//                       [ history: WindowTransition[64], 64 bytes each ]
+//                       [ buckets: 1800 words, cycle:20 | panic:22 | all:22 ]
 //   Scope (192 bytes):  [ hot: episode | last_panic | calm_since | logged ]
 //                       [ cold: state | name[6] | remote_start ]
 //                       [ stats: first_writer | started | ended | ... ]
@@ -174,27 +177,39 @@ struct alignas(kCacheLine) ProcessSlot {
   AtomicU64 anomalies;
 };
 
-// One second (by default) of the rolling window: epoch (24 bits, bucket
-// number mod 2^24) | panic count (20 bits) | total count (20 bits), updated
-// by CAS so a stale bucket is recycled without losing a concurrent count.
+// One second (by default) of the rolling window, packed in one word so that
+// one CAS both recycles a stale bucket and counts a sample, and a concurrent
+// count is never lost:
+//   bits 63..44  cycle: bucket number / kWindowBuckets, mod 2^20 (60 years
+//                of 1 s buckets before a stale bucket could look fresh)
+//   bits 43..22  panic samples (saturates at 2^22 - 1 per bucket)
+//   bits 21..0   all samples
 struct WindowBucket {
   AtomicU64 packed;
 };
 
+// One breaker transition. `sequence` (the transition's number, from 1) is 0
+// while the entry is written and is stored last with release, so a reader
+// recognises a torn entry.
 struct alignas(kCacheLine) WindowTransition {
+  AtomicU64 sequence;
   AtomicI64 at_ns;
   AtomicU64 from_mode;
   AtomicU64 to_mode;
   AtomicU64 panic_ratio_ppm;  // parts per million
-  AtomicU64 reserved[4];
+  AtomicU64 panic_samples;
+  AtomicU64 total_samples;
+  AtomicI64 pid;  // the process whose CAS made (and logged) the transition
 };
 
 struct alignas(kCacheLine) Window {
   AtomicU64 mode_word;  // (sequence << 8) | breaker mode; CAS per transition
-  AtomicI64 bucket_width_ns;
-  AtomicU64 transitions_total;
-  AtomicU64 reserved[5];
-  WindowTransition history[kTransitionHistory];  // ring by transitions_total
+  AtomicI64 bucket_width_ns;    // set by the creator
+  AtomicU64 transitions_total;  // history entries written
+  AtomicU64 late_samples;       // dropped: bucket reused by a later clock
+  AtomicU64 saturated_samples;  // dropped: bucket counter full
+  AtomicU64 reserved[3];
+  WindowTransition history[kTransitionHistory];  // ring by sequence
   WindowBucket buckets[kWindowBuckets];
 };
 
@@ -225,6 +240,9 @@ static_assert(offsetof(SegmentLayout, slots) == 12864);
 static_assert(offsetof(SegmentLayout, window) == 45632);
 static_assert(offsetof(Scope, state) == kCacheLine, "hot line is alone");
 static_assert(offsetof(ProcessSlot, decisions) == kCacheLine);
+static_assert(sizeof(WindowTransition) == kCacheLine);
+static_assert(offsetof(Window, history) == kCacheLine);
+static_assert(sizeof(Window) == 18560);
 static_assert(sizeof(SegmentLayout) % kCacheLine == 0);
 
 inline constexpr size_t kSegmentSize = sizeof(SegmentLayout);

@@ -1,0 +1,110 @@
+// Microbenchmarks of the rolling-window breaker and the volatility detector
+// (SPEC 6, 7). Run pinned:
+//   taskset -c 1 build/bench/window_bench --benchmark_repetitions=5
+//     --benchmark_report_aggregates_only=true
+#include <unistd.h>
+
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "benchmark/benchmark.h"
+#include "vixbreaker/core/breaker.h"
+#include "vixbreaker/core/detector.h"
+#include "vixbreaker/shm/window.h"
+
+namespace vix::shm {
+namespace {
+
+BaseTtl Ttl60() {
+  BaseTtl ttl;
+  BaseTtl::FromSeconds(60, &ttl);
+  return ttl;
+}
+
+// An engine and a window on a private segment, removed at exit.
+class BenchWindow {
+ public:
+  BenchWindow() : name_(absl::StrCat("vixbench-window-", getpid())) {
+    EngineOptions options;
+    options.segment.name = name_;
+    options.log_fd = -1;
+    engine_ = *Engine::Open(options);
+    window_ = *RollingWindow::Open(*engine_, WindowOptions{{}, -1});
+  }
+  ~BenchWindow() {
+    window_.reset();
+    engine_.reset();
+    (void)Segment::Destroy(name_);
+  }
+  RollingWindow& window() { return *window_; }
+
+ private:
+  std::string name_;
+  std::unique_ptr<Engine> engine_;
+  std::unique_ptr<RollingWindow> window_;
+};
+
+RollingWindow& SharedWindow() {
+  static BenchWindow bench;
+  return bench.window();
+}
+
+// One sample: a CAS on the current bucket, the mode word, the current
+// bucket plus this thread's sum of the past ones (re-read once a second, so
+// the cost of reading all 1800 buckets is included, amortised) and the TTL
+// table. Alternating statuses keep the ratio at 0.5: the mode does not move.
+void BM_WindowRecord(benchmark::State& state) {
+  RollingWindow& window = SharedWindow();
+  int i = 0;
+  for (auto _ : state) {
+    const Status status = (++i & 1) ? Status::kPanic : Status::kNormal;
+    WindowDecision d = window.Record(status, Ttl60());
+    benchmark::DoNotOptimize(d.breaker.ttl_seconds);
+  }
+}
+BENCHMARK(BM_WindowRecord)->ThreadRange(1, 2)->UseRealTime();
+
+// The pure part alone: state machine step plus TTL table.
+void BM_BreakerNextAndDecide(benchmark::State& state) {
+  const Breaker breaker = *Breaker::Create({});
+  double ratio = 0.55;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(ratio);
+    const BreakerMode mode = breaker.Next(BreakerMode::kNormal, ratio);
+    BreakerDecision d = Breaker::Decide(mode, Status::kWarning, Ttl60());
+    benchmark::DoNotOptimize(d.ttl_seconds);
+  }
+}
+BENCHMARK(BM_BreakerNextAndDecide);
+
+// One detector update on a market that holds the full 100 samples.
+void BM_DetectorObserve(benchmark::State& state) {
+  VolatilityDetector detector = *VolatilityDetector::Create({});
+  int64_t now = 1'764'000'000 * kNanosPerSecond;
+  for (int i = 0; i < 100; ++i) {
+    (void)detector.Observe("1x2", 2.0 + 0.01 * (i % 7), now++);
+  }
+  int i = 0;
+  for (auto _ : state) {
+    absl::StatusOr<ZScore> z =
+        detector.Observe("1x2", 2.0 + 0.01 * (++i % 7), now++);
+    benchmark::DoNotOptimize(z);
+  }
+}
+BENCHMARK(BM_DetectorObserve);
+
+// The stateless z-score of `vixctl zscore` over 100 samples.
+void BM_ComputeZScore(benchmark::State& state) {
+  std::vector<double> history;
+  for (int i = 0; i < 100; ++i) history.push_back(2.0 + 0.01 * (i % 7));
+  for (auto _ : state) {
+    absl::StatusOr<ZScore> z = ComputeZScore(history, 2.3);
+    benchmark::DoNotOptimize(z);
+  }
+}
+BENCHMARK(BM_ComputeZScore);
+
+}  // namespace
+}  // namespace vix::shm
+
+BENCHMARK_MAIN();
