@@ -143,7 +143,7 @@ struct alignas(kCacheLine) Scope {
   AtomicI64 episode;        // EpisodeWord, 0 = none
   AtomicI64 last_panic_ns;  // refreshed <= 1/s; dead-man's switch
   AtomicI64 calm_since_ns;  // first non-panic observation (clear_after)
-  AtomicU64 logged_tiers;   // 4 bits per stakes: last tier logged (log once)
+  AtomicU64 logged_tiers;   // episode tag << 12 | last tier logged per stakes
   AtomicU64 hot_reserved[4];
 
   // Cold line: identity and the mirror's cache.
