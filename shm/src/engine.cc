@@ -98,6 +98,7 @@ Engine::Engine(EngineOptions options, Policy policy)
   if (segment.ok()) {
     segment_ = *std::move(segment);
     layout_ = segment_->mutable_layout();
+    mirror_hot_ = &layout_->mirror_hot;
     global_ = {&layout_->scopes[kGlobalScopeIndex], kGlobalScopeIndex};
   } else {
     segment_status_ = segment.status();

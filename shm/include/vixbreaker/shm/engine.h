@@ -182,6 +182,7 @@ class Engine {
   std::unique_ptr<Segment> segment_;
   absl::Status segment_status_;
   SegmentLayout* layout_ = nullptr;
+  const MirrorHot* mirror_hot_ = nullptr;  // read by panic decisions
   ScopeHandle global_;
   int64_t deadman_ns_;
   int64_t clear_after_ns_;
@@ -227,32 +228,32 @@ inline Decision Engine::Decide(ScopeHandle handle, Status status,
   int64_t word = scope->episode.load(std::memory_order_acquire);
   const int64_t last_panic =
       scope->last_panic_ns.load(std::memory_order_relaxed);
-  bool first_writer = false;
   if (status == Status::kPanic) {
     // One branch for the rare cases: no episode, a refresh (or expiry) due,
     // a calm period to cancel.
+    bool first_writer = false;
     const int64_t calm_since =
         scope->calm_since_ns.load(std::memory_order_relaxed);
     if (VIX_UNLIKELY((word == 0) | (now - last_panic >= slow_after_ns_) |
                      (calm_since != 0))) {
       word = ObservePanic(handle, word, now, last_panic, &first_writer);
     }
-  } else if (word != 0) {
-    if (VIX_UNLIKELY(ObserveCalm(*scope, word, now, last_panic) == 0)) {
-      EndEpisode(handle, word, now,
-                 now - last_panic > deadman_ns_ ? EndCause::kExpired
-                                                : EndCause::kCalm);
-      word = 0;
+    Decision d = Finish(handle, word, now, base_ttl, stakes);
+    d.first_writer = first_writer;
+    if (VIX_UNLIKELY(mirror_hot_->strict.load(std::memory_order_relaxed) !=
+                     0)) {
+      d = StrictFailsafe(d, base_ttl, now);
     }
+    return d;
   }
-  Decision d = Finish(handle, word, now, base_ttl, stakes);
-  d.first_writer = first_writer;
-  if (status == Status::kPanic &&
-      VIX_UNLIKELY(layout_->mirror_hot.strict.load(std::memory_order_relaxed) !=
-                   0)) {
-    d = StrictFailsafe(d, base_ttl, now);
+  if (word != 0 &&
+      VIX_UNLIKELY(ObserveCalm(*scope, word, now, last_panic) == 0)) {
+    EndEpisode(
+        handle, word, now,
+        now - last_panic > deadman_ns_ ? EndCause::kExpired : EndCause::kCalm);
+    word = 0;
   }
-  return d;
+  return Finish(handle, word, now, base_ttl, stakes);
 }
 
 // Returns `word` while the episode goes on, 0 once it should end. Writes
