@@ -112,8 +112,9 @@ absl::StatusOr<Config> ParseConfig(absl::string_view text) {
   int line_number = 0;
   for (absl::string_view line : absl::StrSplit(text, '\n')) {
     ++line_number;
-    line = absl::StripAsciiWhitespace(line);
-    if (line.empty() || line[0] == '#') continue;
+    // '#' starts a comment that runs to the end of the line.
+    line = absl::StripAsciiWhitespace(line.substr(0, line.find('#')));
+    if (line.empty()) continue;
     size_t eq = line.find('=');
     if (eq == absl::string_view::npos) {
       return LineError(line_number, "expected key = value");

@@ -141,11 +141,15 @@ absl::StatusOr<int64_t> SecondsToNs(double seconds, absl::string_view what) {
 absl::StatusOr<int64_t> ParseUnixSecondsToNs(absl::string_view text) {
   absl::StatusOr<double> seconds = ParseFiniteDouble(text, "Unix time");
   if (!seconds.ok()) return seconds.status();
-  if (!(*seconds > 0)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "bad Unix time ", Quote(text), ": must be greater than 0"));
+  absl::StatusOr<int64_t> ns = SecondsToNs(*seconds, "Unix time");
+  if (!ns.ok()) return ns.status();
+  // 0 ns means "no episode" downstream, so a time that rounds to it is bad.
+  if (*ns <= 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("bad Unix time ", Quote(text),
+                     ": must be at least 1 ns after the Unix epoch"));
   }
-  return SecondsToNs(*seconds, "Unix time");
+  return ns;
 }
 
 }  // namespace vix

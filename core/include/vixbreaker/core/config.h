@@ -1,6 +1,7 @@
 // Configuration of policy and episodes, and its text form.
 //
-// The text form is one `key = value` per line; `#` starts a comment line.
+// The text form is one `key = value` per line; `#` starts a comment that runs
+// to the end of the line (so keywords cannot contain `#`).
 //   tiers.high      = 60, 180, 360     # minutes at which tiers 2, 3, 4 start
 //   ttls.high       = 5, 30, 60        # TTL seconds of tiers 2, 3, 4
 //   keywords.high   = champions league, ucl, final
