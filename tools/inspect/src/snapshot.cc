@@ -1,0 +1,282 @@
+#include "vixbreaker/inspect/snapshot.h"
+
+#include <atomic>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "vixbreaker/core/parse.h"
+#include "vixbreaker/shm/layout.h"
+#include "vixbreaker/shm/process.h"
+#include "vixbreaker/shm/scope_name.h"
+
+namespace vix::inspect {
+namespace {
+
+constexpr auto kRelaxed = std::memory_order_relaxed;
+constexpr auto kAcquire = std::memory_order_acquire;
+
+// A slot being reclaimed by another process (engine.cc's marker).
+constexpr uint64_t kReclaimingOwner = ~uint64_t{0};
+// Readers give up on a text rewritten on every attempt; the mirror writes
+// it at most a few times a second, so this only trips on a stuck writer.
+constexpr int kSeqlockAttempts = 1000;
+// Short: a segment that is not ready within this is reported, not waited on.
+constexpr absl::Duration kAttachTimeout = absl::Milliseconds(200);
+
+// The mirror's last error text, read under its seqlock.
+bool ReadErrorText(const shm::MirrorHealth& health, std::string* text) {
+  constexpr size_t kWords = sizeof(shm::MirrorHealth::error_text) / 8;
+  for (int attempt = 0; attempt < kSeqlockAttempts; ++attempt) {
+    const uint64_t before = health.error_text_seq.load(kAcquire);
+    if (before & 1) continue;  // being written
+    char buf[kWords * 8 + 1] = {};
+    // Acquire loads keep the re-read of the sequence below after the
+    // copy (a fence would do too, but TSan builds reject fences).
+    for (size_t i = 0; i < kWords; ++i) {
+      const uint64_t word = health.error_text[i].load(kAcquire);
+      std::memcpy(buf + i * 8, &word, 8);
+    }
+    if (health.error_text_seq.load(kRelaxed) == before) {
+      *text = std::string(buf, strnlen(buf, kWords * 8));
+      return true;
+    }
+  }
+  return false;
+}
+
+HeaderView ReadHeader(const shm::SegmentHeader& h, const std::string& name) {
+  HeaderView view;
+  view.segment = name;
+  view.layout_major = h.layout_major.load(kRelaxed);
+  view.layout_minor = h.layout_minor.load(kRelaxed);
+  view.size_bytes = h.total_size.load(kRelaxed);
+  view.created_ns = h.created_unix_ns.load(kRelaxed);
+  view.creator_pid = h.creator_pid.load(kRelaxed);
+  view.creator_alive = shm::ProcessAlive(static_cast<pid_t>(view.creator_pid),
+                                         h.creator_start_ticks.load(kRelaxed));
+  view.generation = h.generation.load(kRelaxed);
+  return view;
+}
+
+// Healthy means: connected, and a live holder whose lease has not expired.
+void JudgeMirrorHealth(MirrorView& m) {
+  if (!m.configured) return;
+  if (!m.connected) {
+    m.unhealthy_reason = "not connected to Redis";
+  } else if (m.lease_holder_pid == 0) {
+    m.unhealthy_reason = "no process holds the mirror lease";
+  } else if (!m.lease_holder_alive) {
+    m.unhealthy_reason = absl::StrCat("the lease holder (pid ",
+                                      m.lease_holder_pid, ") is not running");
+  } else if (m.lease_expired) {
+    m.unhealthy_reason = "the mirror lease has expired";
+  }
+  m.healthy = m.unhealthy_reason.empty();
+}
+
+MirrorView ReadMirror(const shm::SegmentLayout& layout, int64_t now_ns) {
+  MirrorView m;
+  const shm::MirrorHealth& h = layout.health;
+  m.configured = h.configured.load(kAcquire) != 0;
+  m.connected = h.connected.load(kRelaxed) != 0;
+  m.strict = layout.mirror_hot.strict.load(kRelaxed) != 0;
+  m.healthy_until_ns = layout.mirror_hot.healthy_until_ns.load(kRelaxed);
+
+  const shm::MirrorLease& lease = layout.lease;
+  m.lease_holder_pid = lease.holder_pid.load(kAcquire);
+  m.lease_holder_alive =
+      m.lease_holder_pid > 0 &&
+      shm::ProcessAlive(static_cast<pid_t>(m.lease_holder_pid),
+                        lease.holder_start_ticks.load(kRelaxed));
+  m.lease_expiry_ns = lease.expiry_unix_ns.load(kRelaxed);
+  m.lease_expired = m.lease_expiry_ns <= now_ns;
+  m.lease_takeovers = lease.takeovers.load(kRelaxed);
+
+  m.last_success_ns = h.last_success_ns.load(kRelaxed);
+  m.last_error_ns = h.last_error_ns.load(kRelaxed);
+  m.error_text_unstable = !ReadErrorText(h, &m.last_error_text);
+  m.reconnects = h.reconnects.load(kRelaxed);
+  m.publish_lag_ns = h.publish_lag_ns.load(kRelaxed);
+  m.commands_sent = h.commands_sent.load(kRelaxed);
+  m.redis_errors = h.redis_errors.load(kRelaxed);
+  m.invalid_values = h.invalid_values.load(kRelaxed);
+  JudgeMirrorHealth(m);
+  return m;
+}
+
+Counters ReadSlotCounters(const shm::ProcessSlot& slot) {
+  Counters c;
+  for (int m = 0; m < kModeCount; ++m) {
+    c.decisions[m] = slot.decisions[m].load(kRelaxed);
+  }
+  c.failsafes = slot.failsafes.load(kRelaxed);
+  c.errors = slot.errors.load(kRelaxed);
+  c.anomalies = slot.anomalies.load(kRelaxed);
+  return c;
+}
+
+Counters ReadRetired(const shm::SegmentTotals& totals) {
+  Counters c;
+  for (int m = 0; m < kModeCount; ++m) {
+    c.decisions[m] = totals.retired_decisions[m].load(kRelaxed);
+  }
+  c.failsafes = totals.retired_failsafes.load(kRelaxed);
+  c.errors = totals.retired_errors.load(kRelaxed);
+  c.anomalies = totals.retired_anomalies.load(kRelaxed);
+  return c;
+}
+
+// Fills processes and totals from the slot table.
+void ReadSlots(const shm::SegmentLayout& layout, Snapshot& snapshot) {
+  Totals& totals = snapshot.totals;
+  totals.retired = ReadRetired(layout.totals);
+  totals.all = totals.retired;
+  for (uint32_t i = 0; i < shm::kSlotCapacity; ++i) {
+    const shm::ProcessSlot& slot = layout.slots[i];
+    const uint64_t owner = slot.owner.load(kAcquire);
+    if (owner == 0 || owner == kReclaimingOwner) continue;
+    ProcessView p;
+    p.slot = i;
+    p.pid = static_cast<int64_t>(owner >> 32);
+    p.tid = static_cast<int64_t>(owner & 0xffffffffu);
+    p.alive = shm::ProcessAlive(static_cast<pid_t>(p.pid),
+                                slot.start_ticks.load(kRelaxed));
+    p.attached_ns = slot.attached_ns.load(kRelaxed);
+    p.heartbeat_ns = slot.heartbeat_ns.load(kRelaxed);
+    p.counters = ReadSlotCounters(slot);
+    totals.all.Add(p.counters);
+    ++totals.slots_in_use;
+    totals.slots_alive += p.alive;
+    snapshot.processes.push_back(std::move(p));
+  }
+}
+
+}  // namespace
+
+absl::string_view EpisodeStateName(EpisodeState state) {
+  switch (state) {
+    case EpisodeState::kNone:
+      return "none";
+    case EpisodeState::kActive:
+      return "active";
+    case EpisodeState::kForced:
+      return "forced";
+    case EpisodeState::kExpired:
+      return "expired";
+  }
+  return "unknown";
+}
+
+uint64_t Counters::total_decisions() const {
+  uint64_t sum = 0;
+  for (uint64_t d : decisions) sum += d;
+  return sum;
+}
+
+void Counters::Add(const Counters& other) {
+  for (int m = 0; m < kModeCount; ++m) decisions[m] += other.decisions[m];
+  failsafes += other.failsafes;
+  errors += other.errors;
+  anomalies += other.anomalies;
+}
+
+Health HealthOf(const Snapshot& snapshot) {
+  return snapshot.mirror.healthy ? Health::kHealthy : Health::kMirrorUnhealthy;
+}
+
+absl::StatusOr<std::unique_ptr<shm::Segment>> OpenForInspection(
+    absl::string_view name) {
+  shm::SegmentOptions options;
+  options.name = std::string(name);
+  options.attach_timeout = kAttachTimeout;
+  absl::StatusOr<std::unique_ptr<shm::Segment>> segment =
+      shm::Segment::OpenReadOnly(options);
+  if (absl::IsNotFound(segment.status())) {
+    return absl::NotFoundError(absl::StrCat(
+        "no segment ", name, " (", shm::SegmentPath(name),
+        "): no process has decided on this host yet, or the name is wrong; "
+        "check --segment / VIX_SEGMENT"));
+  }
+  return segment;
+}
+
+absl::StatusOr<Inspector> Inspector::Create(const Config& config) {
+  absl::StatusOr<Policy> policy = Policy::Create(config.policy);
+  if (!policy.ok()) return policy.status();
+  absl::Status episode = ValidateEpisodeConfig(config.episode);
+  if (!episode.ok()) return episode;
+  absl::StatusOr<int64_t> deadman =
+      SecondsToNs(config.episode.deadman_s, "deadman_s");
+  if (!deadman.ok()) return deadman.status();
+  return Inspector(*std::move(policy), *deadman);
+}
+
+absl::StatusOr<Snapshot> Inspector::Inspect(absl::string_view segment_name,
+                                            int64_t now_ns) const {
+  absl::StatusOr<std::unique_ptr<shm::Segment>> segment =
+      OpenForInspection(segment_name);
+  if (!segment.ok()) return segment.status();
+  return Read(**segment, now_ns);
+}
+
+Snapshot Inspector::Read(const shm::Segment& segment, int64_t now_ns) const {
+  const shm::SegmentLayout& layout = segment.layout();
+  Snapshot snapshot;
+  snapshot.now_ns = now_ns;
+  snapshot.deadman_ns = deadman_ns_;
+  snapshot.header = ReadHeader(layout.header, segment.name());
+  for (uint32_t i = 0; i < shm::kScopeCapacity; ++i) {
+    const uint64_t state = layout.scopes[i].state.load(kAcquire);
+    if ((state & 0xff) != shm::kScopeUsed) continue;
+    snapshot.scopes.push_back(ReadScope(layout.scopes[i], i, now_ns));
+    snapshot.totals.episodes_started += snapshot.scopes.back().episodes_started;
+    snapshot.totals.episodes_ended += snapshot.scopes.back().episodes_ended;
+  }
+  snapshot.mirror = ReadMirror(layout, now_ns);
+  ReadSlots(layout, snapshot);
+  return snapshot;
+}
+
+ScopeView Inspector::ReadScope(const shm::Scope& scope, uint32_t index,
+                               int64_t now_ns) const {
+  ScopeView v;
+  v.index = index;
+  v.name = shm::ReadScopeName(scope);
+  const int64_t word = scope.episode.load(kAcquire);
+  v.last_refresh_ns = scope.last_panic_ns.load(kRelaxed);
+  v.calm_since_ns = scope.calm_since_ns.load(kRelaxed);
+  v.remote_start_ns = scope.remote_start_ns.load(kAcquire);
+  v.first_writer_pid = scope.first_writer_pid.load(kRelaxed);
+  v.forced_by_pid = scope.forced_by_pid.load(kRelaxed);
+  v.last_transition_ns = scope.last_transition_ns.load(kRelaxed);
+  v.episodes_started = scope.episodes_started.load(kRelaxed);
+  v.episodes_ended = scope.episodes_ended.load(kRelaxed);
+  for (int s = 0; s < kStakesCount; ++s) {
+    v.stakes[s].stakes = static_cast<Stakes>(s);
+  }
+  if (word == 0) return v;
+
+  v.start_ns = shm::EpisodeWord::StartNs(word);
+  v.deadman_deadline_ns = v.last_refresh_ns + deadman_ns_;
+  // Same rule as the engine: older than the switch reads as no episode.
+  if (now_ns - v.last_refresh_ns > deadman_ns_) {
+    v.episode = EpisodeState::kExpired;
+    return v;
+  }
+  v.episode = shm::EpisodeWord::Forced(word) ? EpisodeState::kForced
+                                             : EpisodeState::kActive;
+  v.future_start = v.start_ns > now_ns;
+  v.age_ns = v.future_start ? 0 : now_ns - v.start_ns;
+  BaseTtl uncapped;
+  BaseTtl::FromSeconds(BaseTtl::kMax, &uncapped);
+  for (StakesView& s : v.stakes) {
+    const Decision d = policy_.DecideForAge(v.age_ns, uncapped, s.stakes);
+    s.tier = d.tier;
+    s.mode = d.mode;
+    s.ttl_seconds = d.ttl_seconds;
+  }
+  return v;
+}
+
+}  // namespace vix::inspect
