@@ -7,8 +7,8 @@
 #include "absl/strings/str_cat.h"
 #include "commands.h"
 #include "flags.h"
-#include "json.h"
 #include "vixbreaker/core/config.h"
+#include "vixbreaker/core/json.h"
 #include "vixbreaker/core/parse.h"
 #include "vixbreaker/core/policy.h"
 #include "vixbreaker/shm/engine.h"
@@ -165,12 +165,9 @@ int RunDecide(const Args& args) {
   (*engine)->FlushLogs();
   if (flags->json()) {
     JsonObject json = DecisionJson(d);
-    if (d.episode_start_ns != 0) {
-      json.Raw("episode_start", UnixSecondsJson(d.episode_start_ns));
-    } else {
-      json.Null("episode_start");
-    }
-    json.Bool("first_writer", d.first_writer).Str("scope", scope_name);
+    json.UnixSeconds("episode_start", d.episode_start_ns)
+        .Bool("first_writer", d.first_writer)
+        .Str("scope", scope_name);
     std::printf("%s\n", json.Done().c_str());
   } else {
     PrintDecisionText(d);
@@ -220,13 +217,9 @@ int RunPanic(const Args& args) {
     absl::Status forced = (*engine)->ForceStart(*scope, at_ns);
     if (!forced.ok()) return Fail(kExitError, forced);
     const shm::EpisodeSnapshot after = (*engine)->Snapshot(*scope);
-    json.Raw("episode_start", UnixSecondsJson(after.start_ns))
-        .Bool("forced", true);
-    if (before.active) {
-      json.Raw("replaced_start", UnixSecondsJson(before.start_ns));
-    } else {
-      json.Null("replaced_start");
-    }
+    json.UnixSeconds("episode_start", after.start_ns)
+        .Bool("forced", true)
+        .UnixSeconds("replaced_start", before.active ? before.start_ns : 0);
   } else {
     absl::StatusOr<bool> ended = (*engine)->ForceEnd(*scope);
     if (!ended.ok()) return Fail(kExitError, ended.status());

@@ -10,7 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "commands.h"
 #include "flags.h"
-#include "json.h"
+#include "vixbreaker/core/json.h"
 #include "vixbreaker/core/parse.h"
 #include "vixbreaker/inspect/config_file.h"
 #include "vixbreaker/inspect/http_server.h"

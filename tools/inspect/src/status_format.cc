@@ -6,6 +6,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "vixbreaker/core/json.h"
 #include "vixbreaker/inspect/text_table.h"
 #include "vixbreaker/shm/event_log.h"
 #include "vixbreaker/shm/segment.h"
@@ -171,73 +172,12 @@ std::string ProcessesSection(const Snapshot& s, const Highlights& hl) {
 
 // ---- JSON ---------------------------------------------------------------
 
-class JsonObj {
- public:
-  JsonObj& Str(absl::string_view key, absl::string_view value) {
-    Key(key);
-    shm::AppendJsonString(value, &out_);
-    return *this;
-  }
-  JsonObj& Int(absl::string_view key, int64_t value) {
-    Key(key);
-    absl::StrAppend(&out_, value);
-    return *this;
-  }
-  JsonObj& UInt(absl::string_view key, uint64_t value) {
-    Key(key);
-    absl::StrAppend(&out_, value);
-    return *this;
-  }
-  JsonObj& Bool(absl::string_view key, bool value) {
-    Key(key);
-    out_ += value ? "true" : "false";
-    return *this;
-  }
-  // Nanoseconds as seconds with microseconds.
-  JsonObj& Seconds(absl::string_view key, int64_t ns) {
-    Key(key);
-    absl::StrAppendFormat(&out_, "%.6f", static_cast<double>(ns) / 1e9);
-    return *this;
-  }
-  // A Unix time, or null when unset (0).
-  JsonObj& Time(absl::string_view key, int64_t unix_ns) {
-    return unix_ns == 0 ? Null(key) : Seconds(key, unix_ns);
-  }
-  // A pid, or null when unset (0).
-  JsonObj& Pid(absl::string_view key, int64_t pid) {
-    return pid == 0 ? Null(key) : Int(key, pid);
-  }
-  JsonObj& Null(absl::string_view key) {
-    Key(key);
-    out_ += "null";
-    return *this;
-  }
-  JsonObj& Raw(absl::string_view key, absl::string_view json) {
-    Key(key);
-    absl::StrAppend(&out_, json);
-    return *this;
-  }
-  std::string Done() const { return out_ + "}"; }
-
- private:
-  void Key(absl::string_view key) {
-    if (out_.size() > 1) out_ += ",";
-    shm::AppendJsonString(key, &out_);
-    out_ += ":";
-  }
-  std::string out_ = "{";
-};
-
-std::string JsonArray(const std::vector<std::string>& items) {
-  return absl::StrCat("[", absl::StrJoin(items, ","), "]");
-}
-
 std::string CountersJson(const Counters& c) {
-  JsonObj decisions;
+  JsonObject decisions;
   for (int m = 0; m < kModeCount; ++m) {
     decisions.UInt(ModeName(static_cast<Mode>(m)), c.decisions[m]);
   }
-  return JsonObj()
+  return JsonObject()
       .Raw("decisions", decisions.Done())
       .UInt("failsafes", c.failsafes)
       .UInt("errors", c.errors)
@@ -246,12 +186,12 @@ std::string CountersJson(const Counters& c) {
 }
 
 std::string HeaderJson(const HeaderView& h) {
-  return JsonObj()
+  return JsonObject()
       .Str("name", h.segment)
       .Str("path", shm::SegmentPath(h.segment))
       .Str("layout_version", absl::StrCat(h.layout_major, ".", h.layout_minor))
       .UInt("size_bytes", h.size_bytes)
-      .Time("created_at", h.created_ns)
+      .UnixSeconds("created_at", h.created_ns)
       .Int("creator_pid", h.creator_pid)
       .Bool("creator_alive", h.creator_alive)
       .Str("generation", absl::StrCat(h.generation))
@@ -260,9 +200,9 @@ std::string HeaderJson(const HeaderView& h) {
 
 std::string ScopeJson(const ScopeView& scope) {
   const bool has_word = scope.episode != EpisodeState::kNone;
-  JsonObj stakes;
+  JsonObject stakes;
   for (const StakesView& s : scope.stakes) {
-    JsonObj one;
+    JsonObject one;
     one.Int("tier", s.tier).Str("mode", ModeName(s.mode));
     if (scope.running()) {
       one.Int("ttl", s.ttl_seconds);
@@ -271,13 +211,13 @@ std::string ScopeJson(const ScopeView& scope) {
     }
     stakes.Raw(StakesName(s.stakes), one.Done());
   }
-  JsonObj json;
+  JsonObject json;
   json.Int("index", scope.index)
       .Str("name", scope.name)
       .Str("episode", EpisodeStateName(scope.episode))
       .Bool("active", scope.running())
       .Bool("forced", scope.episode == EpisodeState::kForced)
-      .Time("start", has_word ? scope.start_ns : 0);
+      .UnixSeconds("start", has_word ? scope.start_ns : 0);
   if (scope.running()) {
     json.Seconds("age_s", scope.age_ns);
   } else {
@@ -285,29 +225,29 @@ std::string ScopeJson(const ScopeView& scope) {
   }
   return json.Bool("future_start", scope.future_start)
       .Raw("stakes", stakes.Done())
-      .Pid("first_writer_pid", scope.first_writer_pid)
-      .Pid("forced_by_pid", scope.forced_by_pid)
-      .Time("last_refresh", has_word ? scope.last_refresh_ns : 0)
-      .Time("deadman_deadline", has_word ? scope.deadman_deadline_ns : 0)
-      .Time("calm_since", scope.calm_since_ns)
-      .Time("remote_start", scope.remote_start_ns)
-      .Time("last_transition", scope.last_transition_ns)
+      .IdOrNull("first_writer_pid", scope.first_writer_pid)
+      .IdOrNull("forced_by_pid", scope.forced_by_pid)
+      .UnixSeconds("last_refresh", has_word ? scope.last_refresh_ns : 0)
+      .UnixSeconds("deadman_deadline", has_word ? scope.deadman_deadline_ns : 0)
+      .UnixSeconds("calm_since", scope.calm_since_ns)
+      .UnixSeconds("remote_start", scope.remote_start_ns)
+      .UnixSeconds("last_transition", scope.last_transition_ns)
       .UInt("episodes_started", scope.episodes_started)
       .UInt("episodes_ended", scope.episodes_ended)
       .Done();
 }
 
 std::string MirrorJson(const MirrorView& m) {
-  JsonObj lease;
-  lease.Pid("holder_pid", m.lease_holder_pid)
+  JsonObject lease;
+  lease.IdOrNull("holder_pid", m.lease_holder_pid)
       .Bool("holder_alive", m.lease_holder_alive)
-      .Time("expiry", m.lease_expiry_ns)
+      .UnixSeconds("expiry", m.lease_expiry_ns)
       .Bool("expired", m.lease_expired)
       .UInt("takeovers", m.lease_takeovers);
-  JsonObj redis;
+  JsonObject redis;
   redis.Bool("connected", m.connected)
-      .Time("last_success", m.last_success_ns)
-      .Time("last_error", m.last_error_ns);
+      .UnixSeconds("last_success", m.last_success_ns)
+      .UnixSeconds("last_error", m.last_error_ns);
   if (m.error_text_unstable) {
     redis.Null("last_error_text");
   } else {
@@ -318,7 +258,7 @@ std::string MirrorJson(const MirrorView& m) {
       .UInt("commands_sent", m.commands_sent)
       .UInt("errors", m.redis_errors)
       .UInt("invalid_values", m.invalid_values);
-  JsonObj json;
+  JsonObject json;
   json.Bool("configured", m.configured).Bool("healthy", m.healthy);
   if (m.healthy) {
     json.Null("unhealthy_reason");
@@ -326,27 +266,27 @@ std::string MirrorJson(const MirrorView& m) {
     json.Str("unhealthy_reason", m.unhealthy_reason);
   }
   return json.Str("policy", m.strict ? "strict" : "local")
-      .Time("healthy_until", m.healthy_until_ns)
+      .UnixSeconds("healthy_until", m.healthy_until_ns)
       .Raw("lease", lease.Done())
       .Raw("redis", redis.Done())
       .Done();
 }
 
 std::string ProcessJson(const Snapshot& s, const ProcessView& p) {
-  return JsonObj()
+  return JsonObject()
       .UInt("slot", p.slot)
       .Int("pid", p.pid)
       .Int("tid", p.tid)
       .Bool("alive", p.alive)
-      .Time("attached_at", p.attached_ns)
-      .Time("heartbeat", p.heartbeat_ns)
+      .UnixSeconds("attached_at", p.attached_ns)
+      .UnixSeconds("heartbeat", p.heartbeat_ns)
       .Seconds("heartbeat_age_s", s.now_ns - p.heartbeat_ns)
       .Raw("counters", CountersJson(p.counters))
       .Done();
 }
 
 std::string TotalsJson(const Totals& t) {
-  return JsonObj()
+  return JsonObject()
       .UInt("slots_in_use", t.slots_in_use)
       .UInt("slots_alive", t.slots_alive)
       .UInt("episodes_started", t.episodes_started)
@@ -411,7 +351,7 @@ std::string FormatStatusJson(const Snapshot& snapshot) {
     processes.push_back(ProcessJson(snapshot, p));
   }
   const bool healthy = HealthOf(snapshot) == Health::kHealthy;
-  return JsonObj()
+  return JsonObject()
       .Int("schema_version", kStatusSchemaVersion)
       .Seconds("now", snapshot.now_ns)
       .Str("health", healthy ? "healthy" : "mirror_unhealthy")

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
+#include "vixbreaker/core/json.h"
 
 namespace vix::shm {
 
@@ -75,8 +76,8 @@ void AppendEventJson(const Event& event, absl::string_view segment,
 // decision.
 void WriteLogLine(int fd, absl::string_view line);
 
-// Appends `text` as a JSON string literal (quoted and escaped).
-void AppendJsonString(absl::string_view text, std::string* out);
+// Kept under shm:: for the event code and its users; lives in core/json.h.
+using ::vix::AppendJsonString;
 
 // Unix nanoseconds as "2026-11-29T16:30:00.123456Z".
 std::string FormatTimestamp(int64_t unix_ns);

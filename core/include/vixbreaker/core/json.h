@@ -1,0 +1,56 @@
+// A small writer for one-line JSON objects: log lines, CLI outputs, the
+// inspector's and the benchmark's reports. Pure string building, no I/O.
+//
+//   std::string line = vix::JsonObject()
+//                          .Str("event", "PANIC_TIMESTAMP_INITIALIZED")
+//                          .UnixSeconds("episode_start", start_ns)
+//                          .Done();
+#ifndef VIXBREAKER_CORE_JSON_H_
+#define VIXBREAKER_CORE_JSON_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+
+namespace vix {
+
+// Appends `text` as a JSON string literal (quoted; control and non-ASCII
+// bytes escaped as \u00XX, so any input gives valid ASCII JSON).
+void AppendJsonString(absl::string_view text, std::string* out);
+
+class JsonObject {
+ public:
+  JsonObject& Str(absl::string_view key, absl::string_view value);
+  JsonObject& Int(absl::string_view key, int64_t value);
+  JsonObject& UInt(absl::string_view key, uint64_t value);
+  // Not finite or absent: null ("not measured"), never 0.
+  JsonObject& Num(absl::string_view key, std::optional<double> value);
+  JsonObject& Nums(absl::string_view key, const std::vector<double>& values);
+  JsonObject& Bool(absl::string_view key, bool value);
+  JsonObject& Null(absl::string_view key);
+  // Unix nanoseconds as seconds with microseconds (the wire format of
+  // timestamps); null when `unix_ns` is 0 ("unset").
+  JsonObject& UnixSeconds(absl::string_view key, int64_t unix_ns);
+  // A duration in nanoseconds as seconds with microseconds (0 is 0).
+  JsonObject& Seconds(absl::string_view key, int64_t ns);
+  // An id such as a pid; 0 means unset and is written as null.
+  JsonObject& IdOrNull(absl::string_view key, int64_t id);
+  JsonObject& Obj(absl::string_view key, const JsonObject& object);
+  // `json` must already be valid JSON.
+  JsonObject& Raw(absl::string_view key, absl::string_view json);
+  std::string Done() const { return out_ + "}"; }
+
+ private:
+  void Key(absl::string_view key);
+  std::string out_ = "{";
+};
+
+// "[a,b,...]" from items that are already JSON.
+std::string JsonArray(const std::vector<std::string>& items);
+
+}  // namespace vix
+
+#endif  // VIXBREAKER_CORE_JSON_H_
