@@ -1,8 +1,6 @@
 // vixctl policy, decide, panic start|end, destroy: the episode commands.
 #include <cstdio>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 
 #include "absl/strings/str_cat.h"
 #include "commands.h"
@@ -11,6 +9,7 @@
 #include "vixbreaker/core/json.h"
 #include "vixbreaker/core/parse.h"
 #include "vixbreaker/core/policy.h"
+#include "vixbreaker/inspect/config_file.h"
 #include "vixbreaker/shm/engine.h"
 #include "vixbreaker/shm/process.h"
 #include "vixbreaker/shm/scope_name.h"
@@ -18,24 +17,9 @@
 namespace vix::ctl {
 namespace {
 
-// Configuration comes from the file named by VIX_CONFIG, else the defaults.
-absl::StatusOr<Config> LoadConfig() {
-  const char* path = std::getenv("VIX_CONFIG");
-  if (path == nullptr || path[0] == '\0') return Config{};
-  std::ifstream in(path);
-  if (!in) {
-    return absl::NotFoundError(
-        absl::StrCat("cannot read VIX_CONFIG file ", path));
-  }
-  std::stringstream text;
-  text << in.rdbuf();
-  absl::StatusOr<Config> config = ParseConfig(text.str());
-  if (!config.ok()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ": ", config.status().message()));
-  }
-  return config;
-}
+// Configuration comes from the file named by VIX_CONFIG, else the defaults
+// (the same loader `vixctl status` uses, so both show the same tiers).
+absl::StatusOr<Config> LoadConfig() { return inspect::LoadConfigFromEnv(); }
 
 // --stakes wins; otherwise --league/--competition are classified.
 absl::StatusOr<Stakes> StakesFrom(const Flags& flags, const Policy& policy) {
