@@ -1,0 +1,65 @@
+// The mirror's health in the segment (SPEC 5, layout.h MirrorHealth and
+// MirrorHot). Only the lease holder writes it, so counters are a relaxed
+// load and store; the error text is guarded by a seqlock.
+#ifndef VIXBREAKER_PERSIST_HEALTH_H_
+#define VIXBREAKER_PERSIST_HEALTH_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/strings/string_view.h"
+#include "vixbreaker/shm/layout.h"
+
+namespace vix::persist {
+
+class HealthWriter {
+ public:
+  explicit HealthWriter(shm::SegmentLayout& layout) : layout_(layout) {}
+
+  // On taking the lease: marks the segment configured and sets the policy.
+  void Configure(bool strict);
+  // On a clean stop: nobody is failing, so `strict` no longer applies.
+  void Unconfigure();
+  void SetConnected(bool connected);
+  void CountReconnect();
+  void AddCommands(uint64_t count);
+  void CountInvalidValue();
+  // A successful exchange; a later fail-safe is logged again.
+  void Success(int64_t now_ns);
+  // Strict decisions are trusted until `healthy_until_ns`. This line is read
+  // by every panic decision, so the caller renews it at most about once a
+  // second.
+  void RenewHealthyUntil(int64_t healthy_until_ns);
+  // A failed exchange. `text` must not contain secrets.
+  void Error(int64_t now_ns, absl::string_view text);
+  void SetPublishLag(int64_t lag_ns);
+
+ private:
+  void WriteErrorText(absl::string_view text);
+  shm::SegmentLayout& layout_;
+};
+
+struct HealthSnapshot {
+  bool configured = false;
+  bool connected = false;
+  bool strict = false;
+  int64_t healthy_until_ns = 0;
+  int64_t last_success_ns = 0;
+  int64_t last_error_ns = 0;
+  std::string error_text;
+  uint64_t reconnects = 0;
+  int64_t publish_lag_ns = 0;
+  uint64_t commands_sent = 0;
+  uint64_t redis_errors = 0;
+  uint64_t invalid_values = 0;
+  int64_t lease_holder_pid = 0;
+  int64_t lease_expiry_ns = 0;
+  uint64_t lease_takeovers = 0;
+};
+
+// Reads health and lease without disturbing the writer.
+HealthSnapshot ReadHealth(const shm::SegmentLayout& layout);
+
+}  // namespace vix::persist
+
+#endif  // VIXBREAKER_PERSIST_HEALTH_H_

@@ -1,0 +1,112 @@
+#include "vixbreaker/persist/health.h"
+
+#include <atomic>
+#include <cstring>
+#include <iterator>
+
+namespace vix::persist {
+namespace {
+
+constexpr auto kRelaxed = std::memory_order_relaxed;
+constexpr size_t kTextWords =
+    sizeof(shm::MirrorHealth::error_text) / sizeof(shm::AtomicU64);
+constexpr int kSeqlockAttempts = 1000;
+
+void Bump(shm::AtomicU64& counter) {
+  counter.store(counter.load(kRelaxed) + 1, kRelaxed);
+}
+
+}  // namespace
+
+void HealthWriter::Configure(bool strict) {
+  layout_.mirror_hot.strict.store(strict ? 1 : 0, kRelaxed);
+  layout_.health.configured.store(1, std::memory_order_release);
+}
+
+void HealthWriter::Unconfigure() {
+  layout_.mirror_hot.strict.store(0, kRelaxed);
+  SetConnected(false);
+}
+
+void HealthWriter::SetConnected(bool connected) {
+  layout_.health.connected.store(connected ? 1 : 0, kRelaxed);
+}
+
+void HealthWriter::CountReconnect() { Bump(layout_.health.reconnects); }
+void HealthWriter::AddCommands(uint64_t count) {
+  shm::AtomicU64& sent = layout_.health.commands_sent;
+  sent.store(sent.load(kRelaxed) + count, kRelaxed);
+}
+void HealthWriter::CountInvalidValue() { Bump(layout_.health.invalid_values); }
+
+void HealthWriter::Success(int64_t now_ns) {
+  layout_.health.last_success_ns.store(now_ns, kRelaxed);
+  shm::AtomicU64& failsafe_logged = layout_.mirror_hot.failsafe_logged;
+  if (failsafe_logged.load(kRelaxed) != 0) failsafe_logged.store(0, kRelaxed);
+}
+
+void HealthWriter::RenewHealthyUntil(int64_t healthy_until_ns) {
+  layout_.mirror_hot.healthy_until_ns.store(healthy_until_ns, kRelaxed);
+}
+
+void HealthWriter::Error(int64_t now_ns, absl::string_view text) {
+  layout_.health.last_error_ns.store(now_ns, kRelaxed);
+  Bump(layout_.health.redis_errors);
+  WriteErrorText(text);
+}
+
+void HealthWriter::SetPublishLag(int64_t lag_ns) {
+  layout_.health.publish_lag_ns.store(lag_ns, kRelaxed);
+}
+
+void HealthWriter::WriteErrorText(absl::string_view text) {
+  char buf[kTextWords * 8] = {};
+  std::memcpy(buf, text.data(), std::min(text.size(), sizeof(buf) - 1));
+  shm::MirrorHealth& h = layout_.health;
+  const uint64_t seq = h.error_text_seq.load(kRelaxed);
+  h.error_text_seq.store(seq + 1, kRelaxed);  // odd: being written
+  // Release stores instead of a fence (TSan does not model fences): a
+  // reader that sees any new word also sees the odd sequence.
+  for (size_t i = 0; i < kTextWords; ++i) {
+    uint64_t word;
+    std::memcpy(&word, buf + i * 8, 8);
+    h.error_text[i].store(word, std::memory_order_release);
+  }
+  h.error_text_seq.store(seq + 2, std::memory_order_release);
+}
+
+HealthSnapshot ReadHealth(const shm::SegmentLayout& layout) {
+  HealthSnapshot s;
+  const shm::MirrorHealth& h = layout.health;
+  s.configured = h.configured.load(std::memory_order_acquire) != 0;
+  s.connected = h.connected.load(kRelaxed) != 0;
+  s.strict = layout.mirror_hot.strict.load(kRelaxed) != 0;
+  s.healthy_until_ns = layout.mirror_hot.healthy_until_ns.load(kRelaxed);
+  s.last_success_ns = h.last_success_ns.load(kRelaxed);
+  s.last_error_ns = h.last_error_ns.load(kRelaxed);
+  s.reconnects = h.reconnects.load(kRelaxed);
+  s.publish_lag_ns = h.publish_lag_ns.load(kRelaxed);
+  s.commands_sent = h.commands_sent.load(kRelaxed);
+  s.redis_errors = h.redis_errors.load(kRelaxed);
+  s.invalid_values = h.invalid_values.load(kRelaxed);
+  s.lease_holder_pid = layout.lease.holder_pid.load(std::memory_order_acquire);
+  s.lease_expiry_ns = layout.lease.expiry_unix_ns.load(kRelaxed);
+  s.lease_takeovers = layout.lease.takeovers.load(kRelaxed);
+  for (int attempt = 0; attempt < kSeqlockAttempts; ++attempt) {
+    const uint64_t before = h.error_text_seq.load(std::memory_order_acquire);
+    if (before & 1) continue;
+    char buf[kTextWords * 8 + 1] = {};
+    // Acquire loads keep the re-read of the sequence after the copy.
+    for (size_t i = 0; i < kTextWords; ++i) {
+      const uint64_t word = h.error_text[i].load(std::memory_order_acquire);
+      std::memcpy(buf + i * 8, &word, 8);
+    }
+    if (h.error_text_seq.load(kRelaxed) == before) {
+      s.error_text = std::string(buf, strnlen(buf, kTextWords * 8));
+      break;
+    }
+  }
+  return s;
+}
+
+}  // namespace vix::persist

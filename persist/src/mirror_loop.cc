@@ -1,0 +1,499 @@
+#include "mirror_loop.h"
+
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <mutex>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "vixbreaker/persist/lease.h"
+#include "vixbreaker/shm/event_log.h"
+#include "vixbreaker/shm/process.h"
+
+namespace vix::persist {
+namespace {
+
+int64_t Ns(absl::Duration d) { return absl::ToInt64Nanoseconds(d); }
+
+// Segments that have a Mirror in this process: the lease tells processes
+// apart by pid, so two mirrors of one process would both think they hold it.
+std::mutex& RegistryMutex() {
+  static std::mutex mu;
+  return mu;
+}
+std::set<std::string>& Registry() {
+  static std::set<std::string>* segments = new std::set<std::string>();
+  return *segments;
+}
+
+bool Register(const std::string& segment) {
+  std::lock_guard<std::mutex> lock(RegistryMutex());
+  return Registry().insert(segment).second;
+}
+
+void Unregister(const std::string& segment) {
+  std::lock_guard<std::mutex> lock(RegistryMutex());
+  Registry().erase(segment);
+}
+
+absl::Status RequirePositive(absl::Duration d, absl::string_view name) {
+  if (d <= absl::ZeroDuration() || d == absl::InfiniteDuration()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("bad mirror option ", name, " = ", absl::FormatDuration(d),
+                     ": must be a positive, finite duration"));
+  }
+  return absl::OkStatus();
+}
+
+// The kind under which a failed exchange is logged (once) and explained.
+absl::string_view KindOf(const absl::Status& status,
+                         absl::string_view otherwise) {
+  if (absl::IsDeadlineExceeded(status)) return "timeout";
+  if (absl::IsPermissionDenied(status)) return "auth";
+  if (absl::IsDataLoss(status)) return "protocol";
+  if (absl::IsInvalidArgument(status)) return "select";
+  return otherwise;
+}
+
+std::string FirstWord(absl::string_view text) {
+  return std::string(text.substr(0, text.find(' ')));
+}
+
+}  // namespace
+
+absl::StatusOr<UnhealthyPolicy> ParseUnhealthyPolicy(absl::string_view text) {
+  if (text == "local") return UnhealthyPolicy::kLocal;
+  if (text == "strict") return UnhealthyPolicy::kStrict;
+  return absl::InvalidArgumentError(absl::StrCat(
+      "unknown unhealthy policy \"", text.substr(0, 32),
+      "\": expected local (keep deciding from the segment) or strict (fail "
+      "safe)"));
+}
+
+absl::string_view UnhealthyPolicyName(UnhealthyPolicy policy) {
+  return policy == UnhealthyPolicy::kStrict ? "strict" : "local";
+}
+
+absl::Status ValidateMirrorOptions(const MirrorOptions& o) {
+  absl::StatusOr<RedisEndpoint> endpoint = ParseRedisUrl(o.redis_url);
+  if (!endpoint.ok()) return endpoint.status();
+  absl::Status s = ValidateKeyPrefix(o.key_prefix);
+  const std::pair<absl::Duration, absl::string_view> durations[] = {
+      {o.poll_interval, "poll_interval"},
+      {o.refresh_interval, "refresh_interval"},
+      {o.connect_timeout, "connect_timeout"},
+      {o.command_timeout, "command_timeout"},
+      {o.lease_period, "lease_period"},
+      {o.backoff_initial, "backoff_initial"},
+      {o.backoff_max, "backoff_max"},
+      {o.scan_interval, "scan_interval"},
+      {o.max_clock_ahead, "max_clock_ahead"}};
+  for (const auto& [d, name] : durations) {
+    if (s.ok()) s = RequirePositive(d, name);
+  }
+  if (!s.ok()) return s;
+  if (o.backoff_initial > o.backoff_max) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "bad mirror options: backoff_initial ",
+        absl::FormatDuration(o.backoff_initial), " exceeds backoff_max ",
+        absl::FormatDuration(o.backoff_max)));
+  }
+  if (o.scan_interval > o.poll_interval) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "bad mirror options: scan_interval ",
+        absl::FormatDuration(o.scan_interval), " exceeds poll_interval ",
+        absl::FormatDuration(o.poll_interval)));
+  }
+  const absl::Duration stall =
+      2 * (o.connect_timeout + o.command_timeout) + o.command_timeout;
+  if (o.lease_period < 2 * stall) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "mirror lease period ", absl::FormatDuration(o.lease_period),
+        " is too short for connect timeout ",
+        absl::FormatDuration(o.connect_timeout), " and command timeout ",
+        absl::FormatDuration(o.command_timeout),
+        ": a stalled Redis exchange could outlast half the lease; use a lease "
+        "of at least ",
+        absl::FormatDuration(2 * stall), " or shorter timeouts"));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<Mirror>> Mirror::Start(shm::Engine& engine,
+                                                      MirrorOptions options) {
+  absl::Status valid = ValidateMirrorOptions(options);
+  if (!valid.ok()) return valid;
+  if (!engine.segment_status().ok() || engine.segment() == nullptr ||
+      engine.segment()->mutable_layout() == nullptr) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "cannot start the Redis mirror: the engine has no writable segment (",
+        engine.segment_status().message(), ")"));
+  }
+  const std::string& segment = engine.segment()->name();
+  if (!Register(segment)) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        "a Redis mirror for segment ", segment,
+        " already runs in this process; start one per segment per process"));
+  }
+  RedisEndpoint endpoint = *ParseRedisUrl(options.redis_url);
+  std::unique_ptr<Mirror> mirror(new Mirror());
+  mirror->loop_ = std::make_unique<Loop>(
+      engine, std::move(options), std::move(endpoint), &mirror->holds_lease_);
+  mirror->loop_->Start();
+  return mirror;
+}
+
+Mirror::~Mirror() {
+  if (loop_ != nullptr) loop_->Stop();
+}
+
+const RedisEndpoint& Mirror::endpoint() const { return loop_->endpoint(); }
+
+// ---- Loop: construction and the thread ----------------------------------
+
+Mirror::Loop::Loop(shm::Engine& engine, MirrorOptions options,
+                   RedisEndpoint endpoint, std::atomic<bool>* holds_lease)
+    : layout_(engine.segment()->mutable_layout()),
+      segment_name_(engine.segment()->name()),
+      options_(std::move(options)),
+      endpoint_(std::move(endpoint)),
+      holds_lease_(holds_lease),
+      health_(*layout_),
+      pid_(getpid()),
+      start_ticks_(shm::SelfStartTicks()),
+      random_(std::random_device{}()),
+      poll_ns_(Ns(options_.poll_interval)),
+      refresh_ns_(Ns(options_.refresh_interval)),
+      lease_ns_(Ns(options_.lease_period)),
+      scan_ns_(Ns(options_.scan_interval)),
+      ahead_ns_(Ns(options_.max_clock_ahead)),
+      health_window_ns_(2 * Ns(options_.poll_interval) +
+                        Ns(options_.command_timeout)),
+      run_id_check_ns_(10 * Ns(options_.poll_interval)),
+      backoff_ns_(Ns(options_.backoff_initial)) {
+  mirror_id_ = absl::StrFormat("%016x", random_());
+  stop_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+}
+
+Mirror::Loop::~Loop() {
+  Stop();
+  if (stop_fd_ >= 0) close(stop_fd_);
+  Unregister(segment_name_);
+}
+
+void Mirror::Loop::Start() { thread_ = std::thread(&Loop::Run, this); }
+
+void Mirror::Loop::Stop() {
+  if (!thread_.joinable()) return;
+  stop_.store(true, std::memory_order_relaxed);
+  const uint64_t one = 1;
+  ssize_t ignored = write(stop_fd_, &one, sizeof(one));
+  (void)ignored;
+  thread_.join();
+}
+
+void Mirror::Loop::Run() {
+  // hiredis writes with write(2); a vanished peer must not kill the
+  // process with SIGPIPE (see DiscardPendingSigpipe).
+  sigset_t pipe_set;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_set, nullptr);
+  std::string fields = ",\"redis\":";
+  shm::AppendJsonString(endpoint_.Redacted(), &fields);
+  absl::StrAppend(&fields, ",\"policy\":\"",
+                  UnhealthyPolicyName(options_.policy), "\",\"key_prefix\":");
+  shm::AppendJsonString(options_.key_prefix, &fields);
+  Log("MIRROR_STARTED", fields);
+  while (!stop_.load(std::memory_order_relaxed)) {
+    Iterate(shm::RealtimeNowNs());
+    FlushCommandCount();
+    WaitForWork();
+  }
+  if (holder_) {
+    Disconnect();
+    health_.Unconfigure();
+    ReleaseLease(layout_->lease, pid_);
+    holder_ = false;
+    holds_lease_->store(false, std::memory_order_relaxed);
+    Log("MIRROR_LEASE_RELEASED", "");
+  }
+}
+
+void Mirror::Loop::Iterate(int64_t now) {
+  StepLease(now);
+  if (!holder_) return;
+  DiscoverScopes();
+  if (!connected()) {
+    if (now < next_connect_ns_) return;
+    Connect(now);
+    if (!connected()) return;
+  }
+  DrainSubscription();
+  for (ScopeSync& s : scopes_) {
+    if (!connected() || !HoldsLease(layout_->lease, pid_)) return;
+    if (s.known) ReconcileLocal(s, now);
+  }
+  if (!connected()) return;
+  Poll(now);
+  for (ScopeSync& s : scopes_) {
+    if (!connected()) return;
+    if (s.known) RefreshExpiry(s, now);
+  }
+  if (connected() && now >= next_run_id_check_ns_) CheckRunId(now);
+}
+
+void Mirror::Loop::WaitForWork() {
+  pollfd fds[2] = {{stop_fd_, POLLIN, 0},
+                   {sub_ != nullptr ? sub_->fd() : -1, POLLIN, 0}};
+  const int timeout_ms =
+      static_cast<int>(std::max<int64_t>(1, scan_ns_ / 1'000'000));
+  if (poll(fds, 2, timeout_ms) <= 0 || sub_ == nullptr) return;
+  if (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+    absl::Status read = sub_->ReadSocket();
+    if (!read.ok()) FailConnection(read, "io");
+  }
+}
+
+// ---- the lease ------------------------------------------------------------
+
+void Mirror::Loop::StepLease(int64_t now) {
+  if (holder_) {
+    if (!HoldsLease(layout_->lease, pid_)) {
+      LoseLease();
+    } else if (now - last_renew_ns_ >= lease_ns_ / 10) {
+      if (!RenewLease(layout_->lease, pid_, now, lease_ns_)) {
+        LoseLease();
+      } else {
+        last_renew_ns_ = now;
+      }
+    }
+    return;
+  }
+  LeaseAttempt attempt =
+      TryAcquireLease(layout_->lease, pid_, start_ticks_, now, lease_ns_);
+  if (!attempt.acquired) return;
+  holder_ = true;
+  holds_lease_->store(true, std::memory_order_relaxed);
+  last_renew_ns_ = now;
+  health_.Configure(options_.policy == UnhealthyPolicy::kStrict);
+  healthy_renewed_ns_ = 0;
+  ResetScopesForNewHolder();
+  next_connect_ns_ = now;
+  backoff_ns_ = Ns(options_.backoff_initial);
+  std::string fields =
+      absl::StrCat(",\"previous_pid\":", attempt.previous_pid, ",\"why\":\"",
+                   attempt.why, "\",\"policy\":\"",
+                   UnhealthyPolicyName(options_.policy), "\",\"redis\":");
+  shm::AppendJsonString(endpoint_.Redacted(), &fields);
+  Log("MIRROR_LEASE_ACQUIRED", fields);
+}
+
+void Mirror::Loop::LoseLease() {
+  // Someone else holds it now: drop everything without touching health.
+  conn_.reset();
+  sub_.reset();
+  holder_ = false;
+  holds_lease_->store(false, std::memory_order_relaxed);
+  Log("MIRROR_LEASE_LOST",
+      absl::StrCat(",\"holder_pid\":",
+                   layout_->lease.holder_pid.load(std::memory_order_relaxed)));
+}
+
+void Mirror::Loop::ResetScopesForNewHolder() {
+  for (ScopeSync& s : scopes_) s = ScopeSync{};
+}
+
+// ---- connections ----------------------------------------------------------
+
+void Mirror::Loop::Connect(int64_t now) {
+  internal::ConnectionOptions co;
+  co.endpoint = endpoint_;
+  co.connect_timeout = options_.connect_timeout;
+  co.command_timeout = options_.command_timeout;
+  co.client_name = absl::StrCat("vixmirror-", pid_);
+  absl::StatusOr<std::unique_ptr<internal::RedisConnection>> conn =
+      internal::RedisConnection::Connect(co, &commands_);
+  if (!conn.ok()) return FailConnection(conn.status(), "connect");
+  conn_ = *std::move(conn);
+  absl::StatusOr<std::string> run_id = ReadRunId();
+  if (!run_id.ok()) return;
+  co.client_name += "-sub";
+  absl::StatusOr<std::unique_ptr<internal::RedisConnection>> sub =
+      internal::RedisConnection::Connect(co, &commands_);
+  if (!sub.ok()) return FailConnection(sub.status(), "connect");
+  sub_ = *std::move(sub);
+  std::vector<std::string> subscribe = {"SUBSCRIBE"};
+  for (const ScopeSync& s : scopes_) {
+    if (s.known) subscribe.push_back(s.channel);
+  }
+  if (subscribe.size() > 1) {
+    absl::Status sent = sub_->Send(subscribe);
+    if (!sent.ok()) return FailConnection(sent, "io");
+  }
+  ++generation_;
+  const bool restarted = !run_id_.empty() && *run_id != run_id_;
+  run_id_ = *run_id;
+  if (ever_connected_) health_.CountReconnect();
+  const bool reconnect = ever_connected_;
+  ever_connected_ = true;
+  health_.SetConnected(true);
+  MarkSuccess();
+  backoff_ns_ = Ns(options_.backoff_initial);
+  next_poll_ns_ = now;  // resynchronise every scope at once
+  next_run_id_check_ns_ = now + run_id_check_ns_;
+  ClearLoggedErrors(/*connection_kinds=*/true, "");
+  std::string fields = ",\"redis\":";
+  shm::AppendJsonString(endpoint_.Redacted(), &fields);
+  absl::StrAppend(&fields, ",\"run_id\":");
+  shm::AppendJsonString(run_id_, &fields);
+  absl::StrAppend(&fields, ",\"reconnect\":", reconnect ? "true" : "false",
+                  ",\"redis_restarted\":", restarted ? "true" : "false");
+  Log("REDIS_CONNECTED", fields);
+}
+
+absl::StatusOr<std::string> Mirror::Loop::ReadRunId() {
+  std::optional<internal::Reply> reply = Exec({"INFO", "server"});
+  if (!reply.has_value()) {
+    return absl::UnavailableError("connection lost during INFO");
+  }
+  if (reply->IsError()) {
+    // NOAUTH and the like: the connection is useless, start over.
+    absl::Status refused = absl::PermissionDeniedError(absl::StrCat(
+        "Redis at ", endpoint_.Redacted(), " refused INFO: ", reply->str));
+    FailConnection(refused, "auth");
+    return refused;
+  }
+  if (reply->type != internal::Reply::Type::kString) return std::string();
+  const size_t at = reply->str.find("run_id:");
+  if (at == std::string::npos) return std::string();
+  const size_t begin = at + 7;
+  const size_t end = reply->str.find_first_of("\r\n", begin);
+  return reply->str.substr(begin, end - begin);
+}
+
+void Mirror::Loop::CheckRunId(int64_t now) {
+  next_run_id_check_ns_ = now + run_id_check_ns_;
+  absl::StatusOr<std::string> id = ReadRunId();
+  if (!id.ok() || id->empty()) return;
+  if (!run_id_.empty() && *id != run_id_) {
+    // Restarted behind a connection that survived (a proxy): its keys may
+    // be gone, so missing keys are published again, not taken as ends.
+    ++generation_;
+    next_poll_ns_ = now;
+    std::string fields = ",\"previous_run_id\":";
+    shm::AppendJsonString(run_id_, &fields);
+    absl::StrAppend(&fields, ",\"run_id\":");
+    shm::AppendJsonString(*id, &fields);
+    Log("REDIS_RESTART_DETECTED", fields);
+  }
+  run_id_ = *id;
+}
+
+void Mirror::Loop::FailConnection(const absl::Status& status,
+                                  absl::string_view otherwise_kind) {
+  const int64_t now = shm::RealtimeNowNs();
+  Disconnect();
+  health_.Error(now, status.message());
+  LogErrorOnce(KindOf(status, otherwise_kind), "", status.message());
+  // Equal jitter: half the backoff fixed, half random, so a fleet that lost
+  // Redis together does not reconnect in lockstep.
+  const int64_t half = backoff_ns_ / 2;
+  next_connect_ns_ =
+      now + half +
+      static_cast<int64_t>(random_() % static_cast<uint64_t>(half + 1));
+  backoff_ns_ = std::min(2 * backoff_ns_, Ns(options_.backoff_max));
+}
+
+void Mirror::Loop::Disconnect() {
+  conn_.reset();
+  sub_.reset();
+  if (holder_) health_.SetConnected(false);
+}
+
+std::optional<internal::Reply> Mirror::Loop::Exec(
+    const std::vector<std::string>& argv) {
+  if (conn_ == nullptr) return std::nullopt;
+  // A holder that stalled (SIGSTOP, swap) past its lease must not write
+  // once a standby has taken over.
+  if (!HoldsLease(layout_->lease, pid_)) {
+    LoseLease();
+    return std::nullopt;
+  }
+  absl::StatusOr<internal::Reply> reply = conn_->Command(argv);
+  if (!reply.ok()) {
+    FailConnection(reply.status(), "io");
+    return std::nullopt;
+  }
+  if (reply->IsError() && !absl::StartsWith(reply->str, "WRONGTYPE")) {
+    const std::string text = absl::StrCat(argv[0], " failed: ", reply->str);
+    health_.Error(shm::RealtimeNowNs(), text);
+    LogErrorOnce(absl::StrCat("error_reply:", FirstWord(reply->str)), "", text);
+  } else {
+    MarkSuccess();
+  }
+  return *std::move(reply);
+}
+
+void Mirror::Loop::MarkSuccess() {
+  const int64_t now = shm::RealtimeNowNs();
+  health_.Success(now);
+  // Renewed in steps so the line panic decisions read is written about
+  // once a second at most; the window stays >= 3/4 of health_window_ns_.
+  const int64_t step = std::min<int64_t>(1'000'000'000, health_window_ns_ / 4);
+  if (now - healthy_renewed_ns_ >= step) {
+    health_.RenewHealthyUntil(now + health_window_ns_);
+    healthy_renewed_ns_ = now;
+  }
+}
+
+void Mirror::Loop::FlushCommandCount() {
+  if (holder_) health_.AddCommands(commands_ - commands_flushed_);
+  commands_flushed_ = commands_;
+}
+
+// ---- logging --------------------------------------------------------------
+
+void Mirror::Loop::Log(absl::string_view event, const std::string& fields) {
+  if (options_.log_fd < 0) return;
+  std::string line =
+      absl::StrCat("{\"ts\":\"", shm::FormatTimestamp(shm::RealtimeNowNs()),
+                   "\",\"event\":\"", event, "\",\"segment\":");
+  shm::AppendJsonString(segment_name_, &line);
+  absl::StrAppend(&line, ",\"pid\":", pid_, fields, "}");
+  shm::WriteLogLine(options_.log_fd, line);
+}
+
+void Mirror::Loop::LogErrorOnce(absl::string_view kind, absl::string_view key,
+                                absl::string_view text) {
+  if (!logged_errors_.insert(absl::StrCat(kind, "|", key)).second) return;
+  std::string fields = absl::StrCat(",\"kind\":\"", kind, "\"");
+  if (!key.empty()) {
+    absl::StrAppend(&fields, ",\"key\":");
+    shm::AppendJsonString(key, &fields);
+  }
+  absl::StrAppend(&fields, ",\"error\":");
+  shm::AppendJsonString(text, &fields);
+  absl::StrAppend(&fields, ",\"redis\":");
+  shm::AppendJsonString(endpoint_.Redacted(), &fields);
+  Log("REDIS_ERROR_PANIC_TS", fields);
+}
+
+void Mirror::Loop::ClearLoggedErrors(bool connection_kinds,
+                                     absl::string_view key) {
+  const std::string suffix = absl::StrCat("|", key);
+  for (auto it = logged_errors_.begin(); it != logged_errors_.end();) {
+    const bool keyless = absl::EndsWith(*it, "|");
+    const bool match =
+        connection_kinds ? keyless : (!keyless && absl::EndsWith(*it, suffix));
+    it = match ? logged_errors_.erase(it) : std::next(it);
+  }
+}
+
+}  // namespace vix::persist

@@ -1,0 +1,389 @@
+// The per-scope protocol of SPEC 5 (see mirror.h for the summary).
+#include <cstdlib>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "mirror_loop.h"
+#include "vixbreaker/shm/event_log.h"
+#include "vixbreaker/shm/scope_name.h"
+
+namespace vix::persist {
+namespace {
+
+using internal::Reply;
+using shm::EpisodeWord;
+
+constexpr auto kRelaxed = std::memory_order_relaxed;
+constexpr auto kAcquire = std::memory_order_acquire;
+constexpr auto kAcqRel = std::memory_order_acq_rel;
+
+// Deletes the key only if it still holds (within 10 µs: texts of one value
+// written with different precision) the start this host mirrors, so a newer
+// episode from another host survives. pcall: a foreign type is left alone.
+constexpr char kCompareAndDelete[] =
+    "local v = redis.pcall('GET', KEYS[1])\n"
+    "if type(v) == 'string' then\n"
+    "  local n = tonumber(v)\n"
+    "  if n and math.abs(n - tonumber(ARGV[1])) < 0.00001 then\n"
+    "    return redis.call('DEL', KEYS[1])\n"
+    "  end\n"
+    "end\n"
+    "return 0\n";
+
+// Differences below this are our own value's rounding to microseconds.
+constexpr int64_t kSameStartNs = 1000;
+
+// A start as an episode word can hold it (bit 0 is the forced flag).
+int64_t Normalize(int64_t start_ns) {
+  return EpisodeWord::StartNs(EpisodeWord::Make(start_ns, false));
+}
+
+std::string Seconds(int64_t ns) { return FormatUnixSeconds(ns); }
+
+}  // namespace
+
+void Mirror::Loop::DiscoverScopes() {
+  std::vector<std::string> subscribe = {"SUBSCRIBE"};
+  for (uint32_t i = 0; i < shm::kScopeCapacity; ++i) {
+    ScopeSync& s = scopes_[i];
+    if (s.known) continue;
+    shm::Scope& sc = layout_->scopes[i];
+    if (i != shm::kGlobalScopeIndex &&
+        (sc.state.load(kAcquire) & 0xff) != shm::kScopeUsed) {
+      continue;
+    }
+    s = ScopeSync{};
+    s.known = true;
+    s.index = i;
+    s.name = i == shm::kGlobalScopeIndex ? std::string(shm::kGlobalScopeName)
+                                         : shm::ReadScopeName(sc);
+    s.key = KeyForScope(options_.key_prefix, s.name);
+    s.channel = ChannelForKey(s.key);
+    // A previous holder's knowledge, so its episode can still be ended.
+    s.published_ns = sc.mirror_published_ns.load(kRelaxed);
+    s.cached_remote_ns = sc.remote_start_ns.load(kRelaxed);
+    subscribe.push_back(s.channel);
+  }
+  if (sub_ != nullptr && subscribe.size() > 1) {
+    absl::Status sent = sub_->Send(subscribe);
+    if (!sent.ok()) FailConnection(sent, "io");
+  }
+}
+
+void Mirror::Loop::DrainSubscription() {
+  const std::string own_suffix = absl::StrCat(" ", mirror_id_);
+  while (sub_ != nullptr) {
+    absl::StatusOr<std::optional<Reply>> next = sub_->NextBufferedReply();
+    if (!next.ok()) return FailConnection(next.status(), "protocol");
+    if (!next->has_value()) return;
+    const Reply& r = **next;
+    if (r.type != Reply::Type::kArray || r.elements.size() != 3 ||
+        r.elements[0].str != "message" ||
+        absl::EndsWith(r.elements[2].str, own_suffix)) {
+      continue;  // subscribe confirmations and our own announcements
+    }
+    for (ScopeSync& s : scopes_) {
+      if (s.known && s.channel == r.elements[1].str) s.poll_now = true;
+    }
+  }
+}
+
+bool Mirror::Loop::Settled(const ScopeSync& s) const {
+  const shm::Scope& sc = layout_->scopes[s.index];
+  return sc.episode.load(kAcquire) == s.synced_word &&
+         sc.episodes_started.load(kRelaxed) == s.synced_started;
+}
+
+void Mirror::Loop::MarkSynced(ScopeSync& s, int64_t word, uint64_t started,
+                              int64_t published_ns) {
+  s.synced_word = word;
+  s.synced_started = started;
+  s.published_ns = published_ns;
+  scope(s).mirror_published_ns.store(published_ns, kRelaxed);
+}
+
+void Mirror::Loop::CacheRemote(ScopeSync& s, int64_t start_ns) {
+  shm::Scope& sc = scope(s);
+  if (s.cached_remote_ns == start_ns &&
+      sc.remote_start_ns.load(kRelaxed) == start_ns) {
+    return;
+  }
+  sc.remote_start_ns.store(start_ns, std::memory_order_release);
+  s.cached_remote_ns = start_ns;
+}
+
+// ---- local changes -> Redis -------------------------------------------------
+
+void Mirror::Loop::ReconcileLocal(ScopeSync& s, int64_t now) {
+  shm::Scope& sc = scope(s);
+  const int64_t word = sc.episode.load(kAcquire);
+  const uint64_t started = sc.episodes_started.load(kRelaxed);
+  if (word == s.synced_word && started == s.synced_started) return;
+  if (now < s.retry_after_ns) return;
+  // The episode Redis holds for us is over here, unless a forced start
+  // replaces it (that overwrites the key instead).
+  const bool forced = word != 0 && EpisodeWord::Forced(word);
+  if (s.published_ns != 0 && !forced &&
+      (word == 0 || EpisodeWord::StartNs(word) != s.published_ns)) {
+    if (!EndInRedis(s)) return;
+  }
+  if (word == 0) {
+    MarkSynced(s, 0, started, 0);
+    return;
+  }
+  PublishLocal(s, word, started, now, /*republish=*/false);
+}
+
+bool Mirror::Loop::EndInRedis(ScopeSync& s) {
+  const std::string text = Seconds(s.published_ns);
+  std::optional<Reply> r = Exec({"EVAL", kCompareAndDelete, "1", s.key, text});
+  if (!r.has_value()) return false;  // retried after the reconnect
+  if (r->type == Reply::Type::kInteger && r->integer == 1) {
+    Announce(s, "del", text);
+  }
+  MarkSynced(s, s.synced_word, s.synced_started, 0);
+  s.confirmed_generation = 0;
+  return connected();
+}
+
+void Mirror::Loop::PublishLocal(ScopeSync& s, int64_t word, uint64_t started,
+                                int64_t now, bool republish) {
+  shm::Scope& sc = scope(s);
+  const int64_t start = EpisodeWord::StartNs(word);
+  const bool forced = EpisodeWord::Forced(word);
+  const std::string text = Seconds(start);
+  // Adopted from our cache: only confirm, never resurrect an ended episode.
+  const bool from_cache = !forced && start == s.cached_remote_ns;
+  bool wrote = false;
+  if (!from_cache) {
+    std::vector<std::string> set = {"SET", s.key, text, "EX",
+                                    absl::StrCat(kKeyTtlSeconds)};
+    if (!forced) set.push_back("NX");  // an admin's force overwrites
+    std::optional<Reply> r = Exec(set);
+    if (!r.has_value()) return;
+    if (r->IsError()) {
+      s.retry_after_ns = now + poll_ns_;
+      return;
+    }
+    wrote = r->type == Reply::Type::kStatus;  // nil: NX found a key
+  }
+  std::optional<Reply> r = Exec({"GET", s.key});
+  if (!r.has_value()) return;
+  const KeyRead read = Classify(s, *r, now);
+  if (read.kind == KeyRead::Kind::kInvalid) {
+    // A foreign value: keep the local episode, let polls watch the key.
+    MarkSynced(s, word, started, 0);
+    s.confirmed_generation = 0;
+    return;
+  }
+  if (read.kind == KeyRead::Kind::kMissing) {
+    if (from_cache) {
+      // The remote episode ended meanwhile: this host's panic starts its
+      // own episode, when the engine saw it; the next scan publishes it.
+      CacheRemote(s, 0);
+      const int64_t own = sc.last_transition_ns.load(kRelaxed);
+      int64_t expected = word;
+      sc.episode.compare_exchange_strong(
+          expected, EpisodeWord::Make(own > 0 ? own : now, false), kAcqRel,
+          kAcquire);
+    }
+    return;  // deleted between SET and GET: the next scan retries
+  }
+  int64_t local = word;
+  if (read.start_ns != start) {
+    if (!AdoptIntoLocal(s, word, started, read.start_ns)) {
+      // The local episode changed meanwhile (often: it ended). Remember a
+      // key we wrote so the next scan deletes it instead of orphaning it.
+      if (wrote) MarkSynced(s, s.synced_word, s.synced_started, read.start_ns);
+      return;
+    }
+    local = EpisodeWord::Make(read.start_ns, forced);
+  }
+  MarkSynced(s, local, started, read.start_ns);
+  s.confirmed_generation = generation_;
+  s.last_expire_ns = wrote ? now : 0;
+  s.refreshed_panic_ns = wrote ? sc.last_panic_ns.load(kRelaxed) : 0;
+  CacheRemote(s, 0);
+  if (!wrote) return;
+  if (republish) {
+    std::string fields = ",\"scope\":";
+    shm::AppendJsonString(s.name, &fields);
+    absl::StrAppend(&fields, ",\"episode_start\":", Seconds(read.start_ns),
+                    ",\"why\":\"key_missing\"");
+    Log("PANIC_TIMESTAMP_REPUBLISHED", fields);
+  } else {
+    health_.SetPublishLag(now - sc.last_transition_ns.load(kRelaxed));
+  }
+  Announce(s, "set", text);
+}
+
+void Mirror::Loop::Announce(const ScopeSync& s, absl::string_view op,
+                            absl::string_view value) {
+  if (!options_.announce) return;
+  Exec({"PUBLISH", s.channel, absl::StrCat(op, " ", value, " ", mirror_id_)});
+}
+
+// ---- Redis -> the segment ---------------------------------------------------
+
+void Mirror::Loop::Poll(int64_t now) {
+  const bool periodic = now >= next_poll_ns_;
+  if (periodic) next_poll_ns_ = now + poll_ns_;
+  std::vector<ScopeSync*> targets;
+  for (ScopeSync& s : scopes_) {
+    if (!s.known || !(periodic || s.poll_now)) continue;
+    s.poll_now = false;
+    if (Settled(s)) targets.push_back(&s);  // else ReconcileLocal reads it
+  }
+  if (targets.empty()) return;
+  if (targets.size() == 1) {
+    std::optional<Reply> r = Exec({"GET", targets[0]->key});
+    if (r.has_value()) HandleRead(*targets[0], *r, now, /*from_get=*/true);
+    return;
+  }
+  std::vector<std::string> mget = {"MGET"};
+  for (const ScopeSync* s : targets) mget.push_back(s->key);
+  std::optional<Reply> r = Exec(mget);
+  if (!r.has_value() || r->IsError()) return;
+  if (r->type != Reply::Type::kArray || r->elements.size() != targets.size()) {
+    LogErrorOnce("unexpected_reply", "",
+                 "MGET did not return one value per key");
+    return;
+  }
+  for (size_t i = 0; i < targets.size() && connected(); ++i) {
+    HandleRead(*targets[i], r->elements[i], now, /*from_get=*/false);
+  }
+}
+
+KeyRead Mirror::Loop::Classify(ScopeSync& s, const Reply& reply, int64_t now) {
+  KeyRead read;
+  if (reply.IsNil()) {
+    ClearLoggedErrors(/*connection_kinds=*/false, s.key);
+    read.kind = KeyRead::Kind::kMissing;
+    return read;
+  }
+  if (reply.IsError()) {  // other error replies were reported by Exec
+    if (absl::StartsWith(reply.str, "WRONGTYPE")) {
+      health_.CountInvalidValue();
+      LogErrorOnce("wrong_type", s.key,
+                   absl::StrCat("the key does not hold a string: ", reply.str));
+    }
+    return read;
+  }
+  if (reply.type != Reply::Type::kString) {
+    health_.CountInvalidValue();
+    LogErrorOnce("unexpected_reply", s.key, "GET returned a non-string reply");
+    return read;
+  }
+  const ParsedValue value = ParseRedisValue(reply.str, now, ahead_ns_);
+  if (value.problem != ValueProblem::kNone) {
+    health_.CountInvalidValue();
+    LogErrorOnce(ValueProblemName(value.problem), s.key, value.error);
+    return read;
+  }
+  ClearLoggedErrors(/*connection_kinds=*/false, s.key);
+  read.kind = KeyRead::Kind::kValid;
+  read.start_ns = Normalize(value.start_ns);
+  return read;
+}
+
+void Mirror::Loop::HandleRead(ScopeSync& s, const Reply& reply, int64_t now,
+                              bool from_get) {
+  const int64_t word = scope(s).episode.load(kAcquire);
+  if (word != s.synced_word) return;  // changed meanwhile: reconcile first
+  const Reply* r = &reply;
+  std::optional<Reply> confirm;
+  if (!from_get && reply.IsNil() && word != 0) {
+    confirm = Exec({"GET", s.key});  // MGET shows a foreign type as nil
+    if (!confirm.has_value()) return;
+    r = &*confirm;
+  }
+  const KeyRead read = Classify(s, *r, now);
+  if (read.kind == KeyRead::Kind::kInvalid) {
+    s.confirmed_generation = 0;  // unknown: a later absence republishes
+    return;
+  }
+  if (word == 0) {
+    CacheRemote(s, read.kind == KeyRead::Kind::kValid ? read.start_ns : 0);
+    return;
+  }
+  if (read.kind == KeyRead::Kind::kValid) {
+    if (read.start_ns != EpisodeWord::StartNs(word)) {
+      if (!AdoptIntoLocal(s, word, s.synced_started, read.start_ns)) {
+        return;
+      }
+    } else if (s.published_ns != read.start_ns) {
+      MarkSynced(s, word, s.synced_started, read.start_ns);
+    }
+    s.confirmed_generation = generation_;
+    return;
+  }
+  // The key is gone. Seen on this very connection and run: the episode
+  // ended elsewhere (or its key expired). Otherwise Redis may have lost it.
+  if (s.published_ns != 0 && s.confirmed_generation == generation_) {
+    EndLocalFromRemote(s, word, now);
+  } else {
+    PublishLocal(s, word, s.synced_started, now,
+                 /*republish=*/s.published_ns != 0);
+  }
+}
+
+bool Mirror::Loop::AdoptIntoLocal(ScopeSync& s, int64_t word, uint64_t started,
+                                  int64_t start_ns) {
+  const int64_t desired =
+      EpisodeWord::Make(start_ns, EpisodeWord::Forced(word));
+  int64_t expected = word;
+  if (!scope(s).episode.compare_exchange_strong(expected, desired, kAcqRel,
+                                                kAcquire)) {
+    return false;  // the local episode changed: the next scan reconciles
+  }
+  const int64_t previous = EpisodeWord::StartNs(word);
+  if (std::llabs(previous - start_ns) >= kSameStartNs) {
+    std::string fields = ",\"scope\":";
+    shm::AppendJsonString(s.name, &fields);
+    absl::StrAppend(&fields, ",\"previous_start\":", Seconds(previous),
+                    ",\"episode_start\":", Seconds(start_ns));
+    Log("PANIC_TIMESTAMP_ADOPTED", fields);
+  }
+  MarkSynced(s, desired, started, start_ns);
+  return true;
+}
+
+void Mirror::Loop::EndLocalFromRemote(ScopeSync& s, int64_t word, int64_t now) {
+  shm::Scope& sc = scope(s);
+  int64_t expected = word;
+  if (!sc.episode.compare_exchange_strong(expected, 0, kAcqRel, kAcquire)) {
+    return;
+  }
+  sc.calm_since_ns.store(0, kRelaxed);
+  sc.episodes_ended.fetch_add(1, kRelaxed);
+  sc.last_transition_ns.store(now, kRelaxed);
+  shm::Event e{shm::EventKind::kPanicTimestampCleared};
+  e.scope_index = s.index;
+  e.at_ns = now;
+  e.start_ns = EpisodeWord::StartNs(word);
+  e.value = static_cast<int64_t>(shm::EndCause::kRemote);
+  std::string line;
+  shm::AppendEventJson(e, segment_name_, s.name, pid_, &line);
+  shm::WriteLogLine(options_.log_fd, line);
+  MarkSynced(s, 0, sc.episodes_started.load(kRelaxed), 0);
+  s.confirmed_generation = 0;
+  CacheRemote(s, 0);
+}
+
+void Mirror::Loop::RefreshExpiry(ScopeSync& s, int64_t now) {
+  if (s.synced_word == 0 || s.published_ns == 0 ||
+      s.confirmed_generation != generation_ || !Settled(s) ||
+      now - s.last_expire_ns < refresh_ns_) {
+    return;
+  }
+  const int64_t last_panic = scope(s).last_panic_ns.load(kRelaxed);
+  if (last_panic <= s.refreshed_panic_ns) return;  // panic no longer seen
+  std::optional<Reply> r =
+      Exec({"EXPIRE", s.key, absl::StrCat(kKeyTtlSeconds)});
+  if (!r.has_value()) return;
+  s.last_expire_ns = now;
+  s.refreshed_panic_ns = last_panic;
+  if (r->type == Reply::Type::kInteger && r->integer == 0) s.poll_now = true;
+}
+
+}  // namespace vix::persist
