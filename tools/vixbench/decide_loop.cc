@@ -1,0 +1,54 @@
+#include "decide_loop.h"
+
+#include <unistd.h>
+
+#include "absl/strings/str_cat.h"
+#include "machine.h"
+#include "tsc.h"
+
+namespace vix::bench {
+
+BaseTtl Ttl60() {
+  BaseTtl ttl;
+  BaseTtl::FromSeconds(60, &ttl);
+  return ttl;
+}
+
+std::string BenchSegmentName(const std::string& tag) {
+  return absl::StrCat("vixbench-", getpid(), "-", tag);
+}
+
+absl::StatusOr<std::unique_ptr<shm::Engine>> OpenBenchEngine(
+    const std::string& segment, const std::vector<int>& cpus, int pin_back) {
+  UnpinThisThread(cpus);
+  shm::EngineOptions options;
+  options.segment.name = segment;
+  options.log_fd = -1;
+  absl::StatusOr<std::unique_ptr<shm::Engine>> engine =
+      shm::Engine::Open(options);
+  if (pin_back >= 0) PinThisThread(pin_back);
+  if (!engine.ok()) return engine.status();
+  if (!(*engine)->segment_status().ok()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("segment ", segment,
+                     " unavailable: ", (*engine)->segment_status().message()));
+  }
+  return engine;
+}
+
+void TimeDecisions(shm::Engine& engine, shm::ScopeHandle scope, Status status,
+                   Stakes stakes, int calls, uint64_t until,
+                   TickHistogram* histogram) {
+  const BaseTtl ttl = Ttl60();
+  for (;;) {
+    const uint64_t t0 = TscBegin();
+    for (int i = 0; i < calls; ++i) {
+      KeepDecision(engine.Decide(scope, status, ttl, stakes));
+    }
+    const uint64_t t1 = TscEnd();
+    histogram->Add(t1 - t0);
+    if (t1 >= until) return;
+  }
+}
+
+}  // namespace vix::bench
