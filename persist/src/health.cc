@@ -4,13 +4,12 @@
 #include <cstring>
 #include <iterator>
 
+#include "vixbreaker/shm/mirror_text.h"
+
 namespace vix::persist {
 namespace {
 
 constexpr auto kRelaxed = std::memory_order_relaxed;
-constexpr size_t kTextWords =
-    sizeof(shm::MirrorHealth::error_text) / sizeof(shm::AtomicU64);
-constexpr int kSeqlockAttempts = 1000;
 
 void Bump(shm::AtomicU64& counter) {
   counter.store(counter.load(kRelaxed) + 1, kRelaxed);
@@ -60,19 +59,7 @@ void HealthWriter::SetPublishLag(int64_t lag_ns) {
 }
 
 void HealthWriter::WriteErrorText(absl::string_view text) {
-  char buf[kTextWords * 8] = {};
-  std::memcpy(buf, text.data(), std::min(text.size(), sizeof(buf) - 1));
-  shm::MirrorHealth& h = layout_.health;
-  const uint64_t seq = h.error_text_seq.load(kRelaxed);
-  h.error_text_seq.store(seq + 1, kRelaxed);  // odd: being written
-  // Release stores instead of a fence (TSan does not model fences): a
-  // reader that sees any new word also sees the odd sequence.
-  for (size_t i = 0; i < kTextWords; ++i) {
-    uint64_t word;
-    std::memcpy(&word, buf + i * 8, 8);
-    h.error_text[i].store(word, std::memory_order_release);
-  }
-  h.error_text_seq.store(seq + 2, std::memory_order_release);
+  shm::WriteMirrorErrorText(layout_.health, text);
 }
 
 HealthSnapshot ReadHealth(const shm::SegmentLayout& layout) {
@@ -92,20 +79,7 @@ HealthSnapshot ReadHealth(const shm::SegmentLayout& layout) {
   s.lease_holder_pid = layout.lease.holder_pid.load(std::memory_order_acquire);
   s.lease_expiry_ns = layout.lease.expiry_unix_ns.load(kRelaxed);
   s.lease_takeovers = layout.lease.takeovers.load(kRelaxed);
-  for (int attempt = 0; attempt < kSeqlockAttempts; ++attempt) {
-    const uint64_t before = h.error_text_seq.load(std::memory_order_acquire);
-    if (before & 1) continue;
-    char buf[kTextWords * 8 + 1] = {};
-    // Acquire loads keep the re-read of the sequence after the copy.
-    for (size_t i = 0; i < kTextWords; ++i) {
-      const uint64_t word = h.error_text[i].load(std::memory_order_acquire);
-      std::memcpy(buf + i * 8, &word, 8);
-    }
-    if (h.error_text_seq.load(kRelaxed) == before) {
-      s.error_text = std::string(buf, strnlen(buf, kTextWords * 8));
-      break;
-    }
-  }
+  shm::ReadMirrorErrorText(h, &s.error_text);
   return s;
 }
 

@@ -15,9 +15,6 @@ namespace {
 
 std::atomic<uint64_t> g_next_engine_id{1};
 
-// A slot being reclaimed is owned by (reclaimer pid << 32 | kReclaimTid), so
-// a reclaimer killed half-way leaves a slot the next reclaimer can take.
-constexpr uint32_t kReclaimTid = 0xffffffff;
 constexpr int64_t kHeartbeatIntervalNs = 1'000'000'000;
 // Dead processes' slots are reclaimed off the hot path, at open and then
 // every few seconds (and on demand when the table is full).
@@ -54,11 +51,14 @@ void RetireSlot(SegmentLayout& layout, ProcessSlot& slot) {
 }
 
 void ReclaimDeadSlots(SegmentLayout& layout, pid_t self) {
-  const uint64_t reclaiming = (static_cast<uint64_t>(self) << 32) | kReclaimTid;
+  // The owner word names the reclaimer, so a reclaimer killed half-way
+  // leaves a slot the next reclaimer can take.
+  const uint64_t reclaiming =
+      (static_cast<uint64_t>(self) << 32) | kSlotReclaimTid;
   for (ProcessSlot& slot : layout.slots) {
     uint64_t owner = slot.owner.load(std::memory_order_acquire);
     if (owner == 0) continue;
-    const bool being_reclaimed = (owner & 0xffffffff) == kReclaimTid;
+    const bool being_reclaimed = SlotBeingReclaimed(owner);
     const uint64_t start_ticks =
         being_reclaimed ? 0 : slot.start_ticks.load(std::memory_order_relaxed);
     if (ProcessAlive(OwnerPid(owner), start_ticks)) continue;

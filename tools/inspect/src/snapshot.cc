@@ -7,6 +7,7 @@
 #include "absl/time/time.h"
 #include "vixbreaker/core/parse.h"
 #include "vixbreaker/shm/layout.h"
+#include "vixbreaker/shm/mirror_text.h"
 #include "vixbreaker/shm/process.h"
 #include "vixbreaker/shm/scope_name.h"
 
@@ -16,34 +17,8 @@ namespace {
 constexpr auto kRelaxed = std::memory_order_relaxed;
 constexpr auto kAcquire = std::memory_order_acquire;
 
-// A slot being reclaimed by another process (engine.cc's marker).
-constexpr uint64_t kReclaimingOwner = ~uint64_t{0};
-// Readers give up on a text rewritten on every attempt; the mirror writes
-// it at most a few times a second, so this only trips on a stuck writer.
-constexpr int kSeqlockAttempts = 1000;
 // Short: a segment that is not ready within this is reported, not waited on.
 constexpr absl::Duration kAttachTimeout = absl::Milliseconds(200);
-
-// The mirror's last error text, read under its seqlock.
-bool ReadErrorText(const shm::MirrorHealth& health, std::string* text) {
-  constexpr size_t kWords = sizeof(shm::MirrorHealth::error_text) / 8;
-  for (int attempt = 0; attempt < kSeqlockAttempts; ++attempt) {
-    const uint64_t before = health.error_text_seq.load(kAcquire);
-    if (before & 1) continue;  // being written
-    char buf[kWords * 8 + 1] = {};
-    // Acquire loads keep the re-read of the sequence below after the
-    // copy (a fence would do too, but TSan builds reject fences).
-    for (size_t i = 0; i < kWords; ++i) {
-      const uint64_t word = health.error_text[i].load(kAcquire);
-      std::memcpy(buf + i * 8, &word, 8);
-    }
-    if (health.error_text_seq.load(kRelaxed) == before) {
-      *text = std::string(buf, strnlen(buf, kWords * 8));
-      return true;
-    }
-  }
-  return false;
-}
 
 HeaderView ReadHeader(const shm::SegmentHeader& h, const std::string& name) {
   HeaderView view;
@@ -95,7 +70,7 @@ MirrorView ReadMirror(const shm::SegmentLayout& layout, int64_t now_ns) {
 
   m.last_success_ns = h.last_success_ns.load(kRelaxed);
   m.last_error_ns = h.last_error_ns.load(kRelaxed);
-  m.error_text_unstable = !ReadErrorText(h, &m.last_error_text);
+  m.error_text_unstable = !shm::ReadMirrorErrorText(h, &m.last_error_text);
   m.reconnects = h.reconnects.load(kRelaxed);
   m.publish_lag_ns = h.publish_lag_ns.load(kRelaxed);
   m.commands_sent = h.commands_sent.load(kRelaxed);
@@ -135,7 +110,7 @@ void ReadSlots(const shm::SegmentLayout& layout, Snapshot& snapshot) {
   for (uint32_t i = 0; i < shm::kSlotCapacity; ++i) {
     const shm::ProcessSlot& slot = layout.slots[i];
     const uint64_t owner = slot.owner.load(kAcquire);
-    if (owner == 0 || owner == kReclaimingOwner) continue;
+    if (owner == 0 || shm::SlotBeingReclaimed(owner)) continue;
     ProcessView p;
     p.slot = i;
     p.pid = static_cast<int64_t>(owner >> 32);

@@ -162,8 +162,15 @@ struct alignas(kCacheLine) Scope {
   AtomicU64 stats_reserved[1];
 };
 
-// A deciding thread's slot. `owner` is (pid << 32 | tid), 0 when free; only
-// that thread writes the counters, with a relaxed load and store.
+// A deciding thread's slot. `owner` is (pid << 32 | tid), 0 when free, and
+// (reclaimer pid << 32 | kSlotReclaimTid) while a dead owner's counts move
+// to SegmentTotals; only the owner thread writes the counters, with a
+// relaxed load and store.
+inline constexpr uint32_t kSlotReclaimTid = 0xffffffff;
+inline constexpr bool SlotBeingReclaimed(uint64_t owner) {
+  return (owner & 0xffffffff) == kSlotReclaimTid;
+}
+
 struct alignas(kCacheLine) ProcessSlot {
   AtomicU64 owner;
   AtomicU64 start_ticks;  // process start time, guards against pid reuse
