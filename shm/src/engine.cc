@@ -296,9 +296,13 @@ int64_t Engine::StartEpisode(ScopeHandle handle, int64_t observed, int64_t now,
 bool Engine::EndEpisode(ScopeHandle handle, int64_t word, int64_t now,
                         EndCause cause) noexcept {
   Scope& s = *handle.scope;
-  if (!s.episode.compare_exchange_strong(word, 0, std::memory_order_acq_rel,
-                                         std::memory_order_acquire)) {
-    return false;  // someone else ended or replaced it
+  // Retry when the word changed under us (the mirror adopting another
+  // host's start, a restart): the observation still ends the episode,
+  // except an expired one that was replaced, or a forced one for calm.
+  while (!s.episode.compare_exchange_weak(word, 0, std::memory_order_acq_rel,
+                                          std::memory_order_acquire)) {
+    if (word == 0 || cause == EndCause::kExpired) return false;
+    if (cause == EndCause::kCalm && EpisodeWord::Forced(word)) return false;
   }
   s.calm_since_ns.store(0, std::memory_order_relaxed);
   s.episodes_ended.fetch_add(1, std::memory_order_relaxed);
