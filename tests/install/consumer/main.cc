@@ -2,10 +2,13 @@
 #include <cstdio>
 #include <string>
 
+#include "vixbreaker/persist/redis_url.h"
 #include "vixbreaker/shm/engine.h"
 
 int main(int argc, char** argv) {
   if (argc != 2) return 2;
+  // The mirror's library links too (hiredis found through the package).
+  if (!vix::persist::ParseRedisUrl("redis://127.0.0.1:6379/0").ok()) return 1;
   vix::shm::EngineOptions options;
   options.segment.name = argv[1];
   options.log_fd = -1;
