@@ -20,7 +20,8 @@ CC=clang CXX=clang++ cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release \
 cmake --build "$build" -j"$jobs" --target vix_fuzzers
 
 # target:max_len (bytes): parser inputs are short, configs are longer.
-targets=(parse_fuzzer:256 config_fuzzer:4096 classify_fuzzer:1024)
+targets=(parse_fuzzer:256 config_fuzzer:4096 classify_fuzzer:1024
+         redis_fuzzer:512)
 failed=()
 for entry in "${targets[@]}"; do
   target="${entry%%:*}"

@@ -1,5 +1,6 @@
 #include "vixbreaker/persist/wire.h"
 
+#include <algorithm>
 #include <cctype>
 
 #include "absl/strings/ascii.h"
@@ -62,7 +63,9 @@ std::string ChannelForKey(absl::string_view key) {
 }
 
 std::string FormatUnixSeconds(int64_t unix_ns) {
-  const int64_t micros = (unix_ns + 500) / 1000;  // nearest microsecond
+  // Nearest microsecond, but a positive start never becomes 0 ("no
+  // episode" to every reader; found by fuzz/redis_fuzzer).
+  const int64_t micros = std::max<int64_t>((unix_ns + 500) / 1000, 1);
   return absl::StrFormat("%d.%06d", micros / 1'000'000, micros % 1'000'000);
 }
 
