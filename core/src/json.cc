@@ -1,6 +1,7 @@
 #include "vixbreaker/core/json.h"
 
 #include <cmath>
+#include <cstdlib>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -9,9 +10,15 @@
 namespace vix {
 namespace {
 
+// The shortest of %.15g and %.17g that reads back as the same double, so
+// 8.84 prints as 8.84 and 0.1 + 0.2 still round-trips.
 std::string NumberText(std::optional<double> value) {
   if (!value || !std::isfinite(*value)) return "null";
-  return absl::StrFormat("%.17g", *value);
+  std::string text = absl::StrFormat("%.15g", *value);
+  if (std::strtod(text.c_str(), nullptr) != *value) {
+    text = absl::StrFormat("%.17g", *value);
+  }
+  return text;
 }
 
 }  // namespace
@@ -85,6 +92,11 @@ JsonObject& JsonObject::Bool(absl::string_view key, bool value) {
   Key(key);
   out_ += value ? "true" : "false";
   return *this;
+}
+
+JsonObject& JsonObject::Bool(absl::string_view key, std::optional<bool> value) {
+  if (!value) return Null(key);
+  return Bool(key, *value);
 }
 
 JsonObject& JsonObject::Null(absl::string_view key) {

@@ -6,7 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "json.h"
+#include "vixbreaker/core/json.h"
 #include "vixbreaker/shm/event_log.h"
 
 namespace vix::bench {
@@ -76,8 +76,8 @@ std::string BucketsJson(const LogBuckets& buckets) {
   return absl::StrCat("[", absl::StrJoin(rows, ","), "]");
 }
 
-Json FigureJson(const Figure& f) {
-  Json j;
+JsonObject FigureJson(const Figure& f) {
+  JsonObject j;
   j.Bool("measured", f.measured)
       .Int("samples", static_cast<int64_t>(f.median.samples))
       .Num("min_ns", Field(f, &Summary::min))
@@ -92,8 +92,8 @@ Json FigureJson(const Figure& f) {
   return j;
 }
 
-Json MachineJson(const MachineInfo& m) {
-  Json j;
+JsonObject MachineJson(const MachineInfo& m) {
+  JsonObject j;
   j.Str("cpu_model", m.cpu_model)
       .Int("cores", m.cores)
       .Str("kernel", m.kernel)
@@ -105,15 +105,15 @@ Json MachineJson(const MachineInfo& m) {
   return j;
 }
 
-Json SettingsJson(const Results& r) {
+JsonObject SettingsJson(const Results& r) {
   const Settings& s = r.settings;
-  Json timer;
+  JsonObject timer;
   timer.Str("method", "rdtsc: lfence;rdtsc before, rdtscp;lfence after")
       .Num("tsc_ticks_per_ns", s.clock.ticks_per_ns())
       .Num("overhead_ns", s.clock.ToNs(s.clock.overhead_ticks()))
       .Int("batch_calls", kBatch)
       .Str("calibration", "TSC against CLOCK_MONOTONIC over 200 ms");
-  Json j;
+  JsonObject j;
   j.Int("repetitions", s.repetitions)
       .Num("duration_scale", s.duration_scale)
       .Int("main_cpu", s.main_cpu)
@@ -123,10 +123,10 @@ Json SettingsJson(const Results& r) {
   return j;
 }
 
-Json BarsJson(const std::vector<Bar>& bars) {
-  Json j;
+JsonObject BarsJson(const std::vector<Bar>& bars) {
+  JsonObject j;
   for (const Bar& b : bars) {
-    Json one;
+    JsonObject one;
     one.Num("value", b.value)
         .Num("limit", b.limit)
         .Str("pass_if", b.at_most ? "value <= limit" : "value >= limit")
@@ -137,14 +137,14 @@ Json BarsJson(const std::vector<Bar>& bars) {
   return j;
 }
 
-Json CommandRateJson(const CommandRate& rate) {
-  Json j;
+JsonObject CommandRateJson(const CommandRate& rate) {
+  JsonObject j;
   for (const auto& [command, per_s] : rate.by_command) j.Num(command, per_s);
   return j;
 }
 
-Json NotesJson(const Results& r) {
-  Json j;
+JsonObject NotesJson(const Results& r) {
+  JsonObject j;
   j.Str("decide", r.decide.note)
       .Str("decide_calm", r.decide_calm.note)
       .Str("contended", r.contended.note)
@@ -164,7 +164,7 @@ Json NotesJson(const Results& r) {
 
 std::string ToJson(const Results& r) {
   const double ms = 1e-6;
-  Json figures;
+  JsonObject figures;
   figures.Obj("decide", FigureJson(r.decide))
       .Obj("decide_calm", FigureJson(r.decide_calm))
       .Obj("contended", FigureJson(r.contended))
@@ -172,7 +172,7 @@ std::string ToJson(const Results& r) {
       .Obj("redis_per_call", FigureJson(r.redis_per_call))
       .Obj("propagation_remote", FigureJson(r.propagation_remote))
       .Obj("propagation_remote_poll", FigureJson(r.propagation_remote_poll));
-  Json j;
+  JsonObject j;
   j.Int("schema_version", kJsonSchemaVersion)
       .Str("timestamp", shm::FormatTimestamp(r.timestamp_unix_ns))
       .Obj("machine", MachineJson(r.machine))

@@ -30,6 +30,8 @@ class JsonObject {
   JsonObject& Num(absl::string_view key, std::optional<double> value);
   JsonObject& Nums(absl::string_view key, const std::vector<double>& values);
   JsonObject& Bool(absl::string_view key, bool value);
+  // Absent: null ("not known").
+  JsonObject& Bool(absl::string_view key, std::optional<bool> value);
   JsonObject& Null(absl::string_view key);
   // Unix nanoseconds as seconds with microseconds (the wire format of
   // timestamps); null when `unix_ns` is 0 ("unset").
