@@ -2,14 +2,15 @@
 # Installs the Debian packages vixbreaker needs (as root, or with sudo).
 #   tools/setup.sh build   compilers, CMake and the libraries
 #   tools/setup.sh test    the above plus test tools (redis-server, clang for
-#                          the fuzzers, promtool, tmux, curl)
+#                          the fuzzers, promtool, tmux, curl, matplotlib for
+#                          the latency plot)
 set -euo pipefail
 profile=${1:-build}
 packages=(build-essential cmake pkg-config libboost-dev libabsl-dev
           libgtest-dev libgmock-dev libbenchmark-dev libhiredis-dev)
 if [ "$profile" = test ]; then
   packages+=(redis-server clang libclang-rt-14-dev prometheus tmux curl
-             python3)
+             python3 python3-matplotlib)
 fi
 missing=()
 for p in "${packages[@]}"; do
