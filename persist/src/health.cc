@@ -25,6 +25,7 @@ void HealthWriter::Configure(bool strict) {
 void HealthWriter::Unconfigure() {
   layout_.mirror_hot.strict.store(0, kRelaxed);
   SetConnected(false);
+  layout_.health.configured.store(0, std::memory_order_release);
 }
 
 void HealthWriter::SetConnected(bool connected) {

@@ -18,7 +18,9 @@ class HealthWriter {
 
   // On taking the lease: marks the segment configured and sets the policy.
   void Configure(bool strict);
-  // On a clean stop: nobody is failing, so `strict` no longer applies.
+  // On a clean stop: mirroring was stopped on purpose, so the segment is no
+  // longer "configured" (the inspector reports it healthy, not exit 5) and
+  // `strict` no longer applies. A crashed holder leaves it configured.
   void Unconfigure();
   void SetConnected(bool connected);
   void CountReconnect();

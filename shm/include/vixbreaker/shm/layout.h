@@ -103,7 +103,7 @@ struct alignas(kCacheLine) MirrorLease {
 // Written by the lease holder only; the text is guarded by a seqlock
 // (odd = being written).
 struct alignas(kCacheLine) MirrorHealth {
-  AtomicU64 configured;  // 1 once a mirror ran on this segment
+  AtomicU64 configured;  // 1 from a lease holder's start to its clean stop
   AtomicU64 connected;
   AtomicI64 last_success_ns;
   AtomicI64 last_error_ns;
