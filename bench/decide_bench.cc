@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "bench_engine.h"
 #include "benchmark/benchmark.h"
 #include "vixbreaker/core/policy.h"
 #include "vixbreaker/shm/engine.h"
@@ -16,36 +17,8 @@
 namespace vix::shm {
 namespace {
 
-BaseTtl Ttl60() {
-  BaseTtl ttl;
-  BaseTtl::FromSeconds(60, &ttl);
-  return ttl;
-}
-
-// One engine on a private segment, removed at exit.
-class BenchEngine {
- public:
-  BenchEngine() {
-    name_ = absl::StrCat("vixbench-", getpid());
-    EngineOptions options;
-    options.segment.name = name_;
-    options.log_fd = -1;
-    engine_ = *Engine::Open(options);
-  }
-  ~BenchEngine() {
-    engine_.reset();
-    (void)Segment::Destroy(name_);
-  }
-  Engine& operator*() { return *engine_; }
-  Engine* operator->() { return engine_.get(); }
-
- private:
-  std::string name_;
-  std::unique_ptr<Engine> engine_;
-};
-
 Engine& SharedEngine() {
-  static BenchEngine engine;
+  static BenchEngine engine("decide");
   return *engine;
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "bench_engine.h"
 #include "benchmark/benchmark.h"
 #include "vixbreaker/core/breaker.h"
 #include "vixbreaker/core/detector.h"
@@ -15,32 +16,17 @@
 namespace vix::shm {
 namespace {
 
-BaseTtl Ttl60() {
-  BaseTtl ttl;
-  BaseTtl::FromSeconds(60, &ttl);
-  return ttl;
-}
-
-// An engine and a window on a private segment, removed at exit.
+// A window on the shared bench engine's segment.
 class BenchWindow {
  public:
-  BenchWindow() : name_(absl::StrCat("vixbench-window-", getpid())) {
-    EngineOptions options;
-    options.segment.name = name_;
-    options.log_fd = -1;
-    engine_ = *Engine::Open(options);
-    window_ = *RollingWindow::Open(*engine_, WindowOptions{{}, -1});
-  }
-  ~BenchWindow() {
-    window_.reset();
-    engine_.reset();
-    (void)Segment::Destroy(name_);
-  }
+  BenchWindow()
+      : engine_("window"),
+        window_(*RollingWindow::Open(*engine_, WindowOptions{{}, -1})) {}
+  ~BenchWindow() { window_.reset(); }
   RollingWindow& window() { return *window_; }
 
  private:
-  std::string name_;
-  std::unique_ptr<Engine> engine_;
+  BenchEngine engine_;
   std::unique_ptr<RollingWindow> window_;
 };
 
