@@ -17,6 +17,28 @@
 extern char** environ;
 
 namespace vix::testing {
+namespace {
+
+// This process's environment plus `extra` ("NAME=value" each).
+std::vector<std::string> EnvironmentWith(
+    const std::vector<std::string>& extra) {
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
+  env.insert(env.end(), extra.begin(), extra.end());
+  return env;
+}
+
+// argv/envp for execve; valid while `strings` lives.
+std::vector<char*> NullTerminated(const std::vector<std::string>& strings) {
+  std::vector<char*> pointers;
+  for (const std::string& s : strings) {
+    pointers.push_back(const_cast<char*>(s.c_str()));
+  }
+  pointers.push_back(nullptr);
+  return pointers;
+}
+
+}  // namespace
 
 std::string UniqueSegmentName(const std::string& tag) {
   static std::atomic<int> counter{0};
@@ -27,9 +49,7 @@ std::string UniqueSegmentName(const std::string& tag) {
 ScopedSegmentName::ScopedSegmentName(const std::string& tag)
     : name_(UniqueSegmentName(tag)) {}
 
-ScopedSegmentName::~ScopedSegmentName() {
-  (void)shm::Segment::Destroy(name_);
-}
+ScopedSegmentName::~ScopedSegmentName() { (void)shm::Segment::Destroy(name_); }
 
 bool WaitFor(const std::function<bool()>& condition, absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
@@ -46,14 +66,9 @@ Child::Child(const std::vector<std::string>& argv,
   if (pipe2(in_pipe, O_CLOEXEC) != 0 || pipe2(out_pipe, O_CLOEXEC) != 0) {
     std::abort();
   }
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
-  for (const std::string& e : extra_env) env_strings.push_back(e);
-  std::vector<char*> args, env;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  for (const std::string& e : env_strings) env.push_back(const_cast<char*>(e.c_str()));
-  env.push_back(nullptr);
+  const std::vector<std::string> env_strings = EnvironmentWith(extra_env);
+  std::vector<char*> args = NullTerminated(argv);
+  std::vector<char*> env = NullTerminated(env_strings);
   pid_ = fork();
   if (pid_ == 0) {
     dup2(in_pipe[0], 0);
@@ -149,14 +164,9 @@ RunResult Run(const std::vector<std::string>& argv,
   if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0) {
     return result;
   }
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
-  for (const std::string& e : extra_env) env_strings.push_back(e);
-  std::vector<char*> args, env;
-  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-  args.push_back(nullptr);
-  for (const std::string& e : env_strings) env.push_back(const_cast<char*>(e.c_str()));
-  env.push_back(nullptr);
+  const std::vector<std::string> env_strings = EnvironmentWith(extra_env);
+  std::vector<char*> args = NullTerminated(argv);
+  std::vector<char*> env = NullTerminated(env_strings);
   pid_t pid = fork();
   if (pid == 0) {
     int devnull = open("/dev/null", O_RDONLY);
@@ -184,8 +194,8 @@ RunResult Run(const std::vector<std::string>& argv,
   err_reader.join();
   close(out_pipe[0]);
   close(err_pipe[0]);
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status)
-                                       : 128 + WTERMSIG(status);
+  result.exit_code =
+      WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return result;
 }
 
