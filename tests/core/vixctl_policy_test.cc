@@ -279,6 +279,15 @@ TEST_F(VixctlPolicyTest, RepeatedOrValuelessFlagIsAnError) {
   EXPECT_EQ(r.err, "vixctl: flag --status needs a value\n");
 }
 
+TEST_F(VixctlPolicyTest, AFlagIsNeverTakenAsTheValueOfAnother) {
+  const std::string err = ExpectError({"--status", "--json"});
+  EXPECT_TRUE(absl::StrContains(err, "--status needs a value")) << err;
+  EXPECT_TRUE(absl::StrContains(err, "--json")) << err;
+  // A negative age is still a value (one dash).
+  EXPECT_EQ(
+      Policy({"--status", "panic", "--age-min", "-5", "--json"}).exit_code, 0);
+}
+
 TEST_F(VixctlPolicyTest, ConfigFileChangesTheTable) {
   const std::string path = WriteConfig(
       "# a faster low-stakes table\n"

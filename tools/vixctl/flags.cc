@@ -32,15 +32,20 @@ absl::StatusOr<Flags> Flags::Parse(const std::vector<std::string>& args,
     } else if (spec.with_value.count(name)) {
       if (inline_value) {
         value = *inline_value;
-      } else if (i + 1 < args.size()) {
+      } else if (i + 1 < args.size() && !absl::StartsWith(args[i + 1], "--")) {
         value = args[++i];
+      } else if (i + 1 < args.size()) {
+        // `--status --json` is a forgotten value, not the status "--json";
+        // a value that starts with "--" can still be given as --name=value.
+        return absl::InvalidArgumentError(absl::StrCat(
+            "flag --", name, " needs a value, got flag ", args[i + 1],
+            " (use --", name, "=VALUE for a value starting with --)"));
       } else {
         return absl::InvalidArgumentError(
             absl::StrCat("flag --", name, " needs a value"));
       }
     } else {
-      return absl::InvalidArgumentError(
-          absl::StrCat("unknown flag --", name));
+      return absl::InvalidArgumentError(absl::StrCat("unknown flag --", name));
     }
     if (!flags.values_.emplace(name, value).second) {
       return absl::InvalidArgumentError(
