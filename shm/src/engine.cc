@@ -251,30 +251,34 @@ int64_t Engine::StartEpisode(ScopeHandle handle, int64_t observed, int64_t now,
   Scope& s = *handle.scope;
   int64_t word = observed;
   for (int attempt = 0; attempt < 8; ++attempt) {
-    if (word != 0 &&
-        now - s.last_panic_ns.load(std::memory_order_relaxed) <= deadman_ns_) {
-      return word;  // another process started it first: join
+    if (word != 0) {
+      // The acquire pairs with the release store below: if we see a fresh
+      // last_panic, the reload shows the episode it was written for.
+      const int64_t last_panic =
+          s.last_panic_ns.load(std::memory_order_acquire);
+      const int64_t now_word = s.episode.load(std::memory_order_acquire);
+      if (now_word != word) {
+        word = now_word;
+        continue;
+      }
+      if (now - last_panic <= deadman_ns_) return word;  // live: join it
+      // Expired: end it on its own first, so that a process killed before
+      // the start below leaves no episode rather than reviving this one.
+      EndEpisode(handle, word, now, EndCause::kExpired);
+      word = s.episode.load(std::memory_order_acquire);
+      continue;
     }
     const int64_t remote = s.remote_start_ns.load(std::memory_order_acquire);
     const bool adopt = remote > 0 && now - remote <= deadman_ns_;
     const int64_t desired = EpisodeWord::Make(adopt ? remote : now, false);
-    // Stored before the CAS publishes the episode (release), so a process
-    // that sees the new episode never sees it as expired.
-    s.last_panic_ns.store(now, std::memory_order_relaxed);
+    // Stored before the CAS publishes the episode, so a process that sees
+    // the new episode never sees it as expired.
+    s.last_panic_ns.store(now, std::memory_order_release);
     s.calm_since_ns.store(0, std::memory_order_relaxed);
-    int64_t expected = word;
+    int64_t expected = 0;
     if (s.episode.compare_exchange_strong(expected, desired,
                                           std::memory_order_acq_rel,
                                           std::memory_order_acquire)) {
-      if (word != 0) {  // an expired episode is replaced
-        s.episodes_ended.fetch_add(1, std::memory_order_relaxed);
-        Event ended{EventKind::kPanicTimestampCleared};
-        ended.scope_index = handle.index;
-        ended.at_ns = now;
-        ended.start_ns = EpisodeWord::StartNs(word);
-        ended.value = static_cast<int64_t>(EndCause::kExpired);
-        Push(ended);
-      }
       s.first_writer_pid.store(pid_, std::memory_order_relaxed);
       s.forced_by_pid.store(0, std::memory_order_relaxed);
       s.episodes_started.fetch_add(1, std::memory_order_relaxed);
@@ -302,7 +306,13 @@ bool Engine::EndEpisode(ScopeHandle handle, int64_t word, int64_t now,
   while (!s.episode.compare_exchange_weak(word, 0, std::memory_order_acq_rel,
                                           std::memory_order_acquire)) {
     if (word == 0 || cause == EndCause::kExpired) return false;
-    if (cause == EndCause::kCalm && EpisodeWord::Forced(word)) return false;
+    // A new episode may have started: end it only if this calm observation
+    // ends it too (clear_after, forced).
+    if (cause == EndCause::kCalm &&
+        ObserveCalm(s, word, now,
+                    s.last_panic_ns.load(std::memory_order_acquire)) != 0) {
+      return false;
+    }
   }
   s.calm_since_ns.store(0, std::memory_order_relaxed);
   s.episodes_ended.fetch_add(1, std::memory_order_relaxed);
@@ -461,7 +471,14 @@ absl::Status Engine::ForceStart(ScopeHandle handle, int64_t start_ns) {
   }
   Scope& s = *handle.scope;
   const int64_t now = clock_->NowNs();
-  s.last_panic_ns.store(now, std::memory_order_relaxed);
+  // As in StartEpisode: an expired episode ends first, so the refresh below
+  // can never revive it if this process dies before the exchange.
+  const int64_t current = s.episode.load(std::memory_order_acquire);
+  if (current != 0 &&
+      now - s.last_panic_ns.load(std::memory_order_acquire) > deadman_ns_) {
+    EndEpisode(handle, current, now, EndCause::kExpired);
+  }
+  s.last_panic_ns.store(now, std::memory_order_release);
   s.calm_since_ns.store(0, std::memory_order_relaxed);
   const int64_t previous = s.episode.exchange(EpisodeWord::Make(start_ns, true),
                                               std::memory_order_acq_rel);

@@ -5,6 +5,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -48,8 +49,16 @@ uint64_t ProcessStartTicks(pid_t pid) {
 }
 
 uint64_t SelfStartTicks() {
-  static const uint64_t ticks = ProcessStartTicks(getpid());
-  return ticks;
+  // Cached per pid: a child of fork() must not stamp its parent's start
+  // time on its slots (they would look dead and be reclaimed under it).
+  static std::atomic<uint64_t> cached_pid{0};
+  static std::atomic<uint64_t> cached_ticks{0};
+  const uint64_t pid = static_cast<uint64_t>(getpid());
+  if (cached_pid.load(std::memory_order_acquire) != pid) {
+    cached_ticks.store(ProcessStartTicks(getpid()), std::memory_order_relaxed);
+    cached_pid.store(pid, std::memory_order_release);
+  }
+  return cached_ticks.load(std::memory_order_relaxed);
 }
 
 bool ProcessAlive(pid_t pid, uint64_t start_ticks) {

@@ -3,6 +3,7 @@
 #include "vixbreaker/shm/engine.h"
 
 #include <fcntl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -14,6 +15,7 @@
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 #include "test_util.h"
+#include "vixbreaker/shm/process.h"
 
 namespace vix::shm {
 namespace {
@@ -424,6 +426,45 @@ TEST_F(EngineTest, ReleasedSlotsMoveTheirCountsIntoTotals) {
   auto engine = OpenEngine();
   const SegmentTotals& totals = engine->segment()->layout().totals;
   EXPECT_EQ(totals.retired_decisions[0].load(std::memory_order_relaxed), 5u);
+}
+
+TEST_F(EngineTest, AChildOfForkStampsItsOwnStartTimeOnItsSlot) {
+  auto parent = OpenEngine();
+  Calm(*parent);  // the parent has read (and cached) its own start time
+  int ready[2], done[2];
+  ASSERT_EQ(pipe(ready), 0);
+  ASSERT_EQ(pipe(done), 0);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {  // opens its engine after fork, as engine.h asks
+    EngineOptions options;
+    options.segment.name = segment_.name();
+    options.log_fd = -1;
+    auto engine = *Engine::Open(options);
+    engine->Decide(engine->global_scope(), Status::kNormal, Ttl(60),
+                   Stakes::kLow);
+    char byte = 1;
+    if (write(ready[1], &byte, 1) != 1) _exit(2);
+    if (read(done[0], &byte, 1) != 1) _exit(3);
+    _exit(0);
+  }
+  char byte = 0;
+  ASSERT_EQ(read(ready[0], &byte, 1), 1);
+  uint64_t child_ticks = 0;
+  for (const ProcessSlot& slot : parent->segment()->layout().slots) {
+    if ((slot.owner.load(std::memory_order_acquire) >> 32) ==
+        static_cast<uint64_t>(child)) {
+      child_ticks = slot.start_ticks.load(std::memory_order_relaxed);
+    }
+  }
+  EXPECT_EQ(child_ticks, ProcessStartTicks(child));
+  EXPECT_TRUE(ProcessAlive(child, child_ticks))
+      << "a live child's slot must not look dead (it would be reclaimed)";
+  ASSERT_EQ(write(done[1], &byte, 1), 1);
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  for (int fd : {ready[0], ready[1], done[0], done[1]}) close(fd);
 }
 
 TEST(EngineWithoutSegmentTest, AnswersFailSafeAndSaysWhy) {
