@@ -63,10 +63,20 @@ void ReclaimDeadSlots(SegmentLayout& layout, pid_t self) {
         being_reclaimed ? 0 : slot.start_ticks.load(std::memory_order_relaxed);
     if (ProcessAlive(OwnerPid(owner), start_ticks)) continue;
     // RetireSlot moves counts with exchange(0): retiring twice adds nothing.
-    if (slot.owner.compare_exchange_strong(owner, reclaiming,
-                                           std::memory_order_acq_rel)) {
-      RetireSlot(layout, slot);
+    if (!slot.owner.compare_exchange_strong(owner, reclaiming,
+                                            std::memory_order_acq_rel)) {
+      continue;
     }
+    // A new process that reused the dead pid may have claimed the slot
+    // between our check and the CAS (its main thread's token is the same):
+    // look again with the start time now stored, and hand it back if alive.
+    if (!being_reclaimed &&
+        ProcessAlive(OwnerPid(owner),
+                     slot.start_ticks.load(std::memory_order_acquire))) {
+      slot.owner.store(owner, std::memory_order_release);
+      continue;
+    }
+    RetireSlot(layout, slot);
   }
 }
 
@@ -211,6 +221,10 @@ ProcessSlot* Engine::ClaimSlotForThisThread() noexcept {
     if (found != nullptr) {
       slot = found;
     } else {
+      // Table full: a private slot in process memory keeps this thread's
+      // counters single-writer (not visible to the inspector).
+      private_slots_.push_back(std::make_unique<ProcessSlot>());
+      slot = private_slots_.back().get();
       Event e{EventKind::kSlotTableFull};
       e.at_ns = clock_->NowNs();
       Push(e);

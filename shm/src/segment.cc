@@ -305,6 +305,7 @@ absl::StatusOr<std::unique_ptr<Segment>> Segment::OpenOrCreate(
   if (!valid.ok()) return valid;
   // Another process may create or destroy the object between our two
   // attempts; a few rounds settle it.
+  const absl::Time group_deadline = absl::Now() + options.attach_timeout;
   for (int attempt = 0; attempt < 8; ++attempt) {
     absl::StatusOr<std::unique_ptr<Mapping>> created = CreateExclusive(options);
     if (created.ok()) {
@@ -320,6 +321,16 @@ absl::StatusOr<std::unique_ptr<Segment>> Segment::OpenOrCreate(
     if (attached.ok()) {
       return std::unique_ptr<Segment>(
           new Segment(std::move(*attached), options.name, true, false));
+    }
+    // A group member may open a new segment before its creator's fchmod
+    // has given the group access (shm_open applies the umask): wait.
+    const bool group_not_yet_open =
+        absl::IsPermissionDenied(attached.status()) && !options.group.empty() &&
+        absl::Now() < group_deadline;
+    if (group_not_yet_open) {
+      --attempt;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      continue;
     }
     if (!absl::IsNotFound(attached.status())) return attached.status();
   }

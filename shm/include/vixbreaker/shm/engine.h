@@ -120,8 +120,8 @@ class Engine {
 
   const absl::Status& segment_status() const { return segment_status_; }
   // Counters kept in process memory, not in the segment: a fail-safe
-  // engine's decisions and its attach error, and any thread's when the slot
-  // table is full.
+  // engine's decisions and its attach error. (A thread that finds the slot
+  // table full counts in a private slot of its own.)
   const ProcessSlot& unshared_counters() const { return *overflow_slot_; }
   Segment* segment() { return segment_.get(); }
   const Policy& policy() const { return policy_; }
@@ -195,6 +195,7 @@ class Engine {
 
   std::mutex slots_mu_;
   std::vector<uint32_t> owned_slots_;
+  std::vector<std::unique_ptr<ProcessSlot>> private_slots_;  // table full
 
   EventQueue events_;
   std::mutex drain_mu_;
