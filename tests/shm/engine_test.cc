@@ -428,43 +428,45 @@ TEST_F(EngineTest, ReleasedSlotsMoveTheirCountsIntoTotals) {
   EXPECT_EQ(totals.retired_decisions[0].load(std::memory_order_relaxed), 5u);
 }
 
-TEST_F(EngineTest, AChildOfForkStampsItsOwnStartTimeOnItsSlot) {
-  auto parent = OpenEngine();
-  Calm(*parent);  // the parent has read (and cached) its own start time
-  int ready[2], done[2];
-  ASSERT_EQ(pipe(ready), 0);
-  ASSERT_EQ(pipe(done), 0);
+// A forked child (no exec) must not reuse its parent's cached start time:
+// its slots would look dead and be reclaimed under it. The child starts no
+// thread (ThreadSanitizer forbids that after a multi-threaded fork).
+TEST(SelfStartTicksTest, AChildOfForkReadsItsOwnStartTime) {
+  const uint64_t parent_ticks = SelfStartTicks();  // cached in the parent
+  ASSERT_NE(parent_ticks, 0u);
+  // Start times are clock ticks (10 ms): fork in a later tick than the
+  // parent's start, or both would read the same and the test could not fail.
+  auto uptime_ticks = [] {
+    double seconds = 0;
+    FILE* f = std::fopen("/proc/uptime", "re");
+    if (f != nullptr) {
+      if (std::fscanf(f, "%lf", &seconds) != 1) seconds = 0;
+      std::fclose(f);
+    }
+    return static_cast<uint64_t>(seconds * sysconf(_SC_CLK_TCK));
+  };
+  ASSERT_TRUE(testing::WaitFor([&] {
+    return uptime_ticks() > parent_ticks + 2;
+  })) << "the clock tick never moved past this process's start";
+  int pipe_fds[2];
+  ASSERT_EQ(pipe(pipe_fds), 0);
   const pid_t child = fork();
   ASSERT_GE(child, 0);
-  if (child == 0) {  // opens its engine after fork, as engine.h asks
-    EngineOptions options;
-    options.segment.name = segment_.name();
-    options.log_fd = -1;
-    auto engine = *Engine::Open(options);
-    engine->Decide(engine->global_scope(), Status::kNormal, Ttl(60),
-                   Stakes::kLow);
-    char byte = 1;
-    if (write(ready[1], &byte, 1) != 1) _exit(2);
-    if (read(done[0], &byte, 1) != 1) _exit(3);
-    _exit(0);
+  if (child == 0) {
+    close(pipe_fds[0]);
+    const uint64_t ticks[2] = {SelfStartTicks(), ProcessStartTicks(getpid())};
+    _exit(write(pipe_fds[1], ticks, sizeof(ticks)) == sizeof(ticks) ? 0 : 1);
   }
-  char byte = 0;
-  ASSERT_EQ(read(ready[0], &byte, 1), 1);
-  uint64_t child_ticks = 0;
-  for (const ProcessSlot& slot : parent->segment()->layout().slots) {
-    if ((slot.owner.load(std::memory_order_acquire) >> 32) ==
-        static_cast<uint64_t>(child)) {
-      child_ticks = slot.start_ticks.load(std::memory_order_relaxed);
-    }
-  }
-  EXPECT_EQ(child_ticks, ProcessStartTicks(child));
-  EXPECT_TRUE(ProcessAlive(child, child_ticks))
-      << "a live child's slot must not look dead (it would be reclaimed)";
-  ASSERT_EQ(write(done[1], &byte, 1), 1);
+  close(pipe_fds[1]);  // so a dead child reads as EOF, never a hang
+  uint64_t ticks[2] = {0, 0};
+  const ssize_t n = read(pipe_fds[0], ticks, sizeof(ticks));
+  close(pipe_fds[0]);
   int status = 0;
   ASSERT_EQ(waitpid(child, &status, 0), child);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
-  for (int fd : {ready[0], ready[1], done[0], done[1]}) close(fd);
+  ASSERT_EQ(n, static_cast<ssize_t>(sizeof(ticks)))
+      << "child status " << status;
+  EXPECT_EQ(ticks[0], ticks[1]) << "the child's SelfStartTicks is its own";
+  EXPECT_TRUE(ProcessAlive(getpid(), SelfStartTicks()));
 }
 
 TEST(EngineWithoutSegmentTest, AnswersFailSafeAndSaysWhy) {
