@@ -92,8 +92,20 @@ class Host {
     text << in.rdbuf();
     return text.str();
   }
-  // Lines that contain every one of `parts`.
+  // Lines that contain every one of `parts`. The mirror writes its log
+  // line after the state it describes, so this waits (bounded) for at
+  // least one such line before counting; every caller expects one.
   int CountLogLines(std::initializer_list<std::string> parts) {
+    int n = 0;
+    WaitFor(
+        [&] {
+          n = CountLogLinesNow(parts);
+          return n > 0;
+        },
+        absl::Seconds(5));
+    return n;
+  }
+  int CountLogLinesNow(std::initializer_list<std::string> parts) {
     std::istringstream lines(Log());
     std::string line;
     int n = 0;
