@@ -1,17 +1,17 @@
 #!/bin/bash
-# CI smoke run of vixbench (issue 4): short durations, so the harness never
+# CI smoke run of vixbench : short durations, so the harness never
 # rots. Fails if the JSON lacks a required field, if a figure that must be
 # measured is null, or if the Redis figures are not null (with a note) when
 # no Redis is given. Starts its own redis-server on a free loopback port.
 #
-#   bench/smoke.sh [path/to/vixbench]     (default: build/tools/vixbench/vixbench)
+#   bench/smoke.sh [path/to/vixbench]     (default: build/bench/vixbench/vixbench)
 #
 # It checks shape, not speed: speed is for a pinned run on a quiet machine
 # (docs/benchmarks.md).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-vixbench=${1:-$root/build/tools/vixbench/vixbench}
+vixbench=${1:-$root/build/bench/vixbench/vixbench}
 [[ -x $vixbench ]] || { echo "smoke: no vixbench at $vixbench (build it first)" >&2; exit 1; }
 command -v redis-server > /dev/null ||
   { echo "smoke: redis-server not found (apt-get install redis-server)" >&2; exit 1; }

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Plots vixbench's latency distributions (decision vs per-call Redis).
 
-    build/tools/vixbench/vixbench --json --redis redis://127.0.0.1:6379 > run.json
+    build/bench/vixbench/vixbench --json --redis redis://127.0.0.1:6379 > run.json
     /usr/bin/python3 scripts/plot_latency.py run.json docs/latency.png
 
 Needs Debian's python3-matplotlib (apt-get install python3-matplotlib).

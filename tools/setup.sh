@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # Installs the Debian packages vixbreaker needs (as root, or with sudo).
 #   tools/setup.sh build   compilers, CMake and the libraries
-#   tools/setup.sh test    the above plus test tools (redis-server, clang for
-#                          the fuzzers, promtool, tmux, curl, matplotlib for
-#                          the latency plot)
+#   tools/setup.sh test    the above plus test tools (redis-server and
+#                          redis-sentinel, stunnel4, clang for the fuzzers,
+#                          promtool, tmux, curl, matplotlib for the latency
+#                          plot, pytest, redis-py and gunicorn for the
+#                          Python tests)
 set -euo pipefail
 profile=${1:-build}
 packages=(build-essential cmake pkg-config libboost-dev libabsl-dev
-          libgtest-dev libgmock-dev libbenchmark-dev libhiredis-dev)
+          libgtest-dev libgmock-dev libbenchmark-dev libhiredis-dev
+          python3 python3-dev pybind11-dev)
 if [ "$profile" = test ]; then
-  packages+=(redis-server clang libclang-rt-14-dev prometheus tmux curl
-             python3 python3-matplotlib)
+  packages+=(redis-server redis-sentinel stunnel4 clang libclang-rt-14-dev
+             prometheus tmux curl python3-matplotlib python3-pytest
+             python3-redis gunicorn)
 fi
 missing=()
 for p in "${packages[@]}"; do
