@@ -148,7 +148,7 @@ void BM_ClockGettime(benchmark::State& state) {
 }
 BENCHMARK(BM_ClockGettime)->Arg(0)->Arg(1);
 
-// ---- added for issue 4: the rest of the SPEC 10 matrix ----------------
+// ---- per tier, per status, per input, and with a second writer ----------
 
 // An engine whose clock only moves when told, so an episode can be placed in
 // any tier without waiting hours. Decisions read it exactly as they read the
