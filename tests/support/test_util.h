@@ -1,7 +1,8 @@
-// Helpers shared by the test binaries: unique segment names, bounded waits
-// with clear messages, and child processes (fork/exec).
-#ifndef VIXBREAKER_TESTS_TEST_UTIL_H_
-#define VIXBREAKER_TESTS_TEST_UTIL_H_
+// Helpers shared by every test binary: unique segment names, temporary
+// directories, bounded waits with clear messages, child processes
+// (fork/exec), and where the programs tests run are (test_paths.h).
+#ifndef VIXBREAKER_TESTS_SUPPORT_TEST_UTIL_H_
+#define VIXBREAKER_TESTS_SUPPORT_TEST_UTIL_H_
 
 #include <sys/types.h>
 
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "test_paths.h"  // IWYU pragma: export
 
 namespace vix::testing {
 
@@ -26,6 +28,26 @@ class ScopedSegmentName {
  private:
   std::string name_;
 };
+
+// A fresh directory under /tmp, removed (with its files) on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// The full path of `program` found on PATH (then /usr/local/bin, /usr/bin,
+// /usr/sbin), or "" if there is none.
+std::string FindOnPath(const std::string& program);
+inline bool OnPath(const std::string& program) {
+  return !FindOnPath(program).empty();
+}
 
 // Polls `condition` until it holds or `timeout` passes; returns whether it
 // held. Use as: ASSERT_TRUE(WaitFor(...)) << "what we waited for".
@@ -77,4 +99,4 @@ RunResult Run(const std::vector<std::string>& argv,
 
 }  // namespace vix::testing
 
-#endif  // VIXBREAKER_TESTS_TEST_UTIL_H_
+#endif  // VIXBREAKER_TESTS_SUPPORT_TEST_UTIL_H_

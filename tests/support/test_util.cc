@@ -8,10 +8,14 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <system_error>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "vixbreaker/shm/segment.h"
 
 extern char** environ;
@@ -50,6 +54,31 @@ ScopedSegmentName::ScopedSegmentName(const std::string& tag)
     : name_(UniqueSegmentName(tag)) {}
 
 ScopedSegmentName::~ScopedSegmentName() { (void)shm::Segment::Destroy(name_); }
+
+TempDir::TempDir() {
+  std::string pattern = "/tmp/vixtest-XXXXXX";
+  if (mkdtemp(pattern.data()) == nullptr) std::abort();
+  path_ = pattern;
+}
+
+TempDir::~TempDir() {
+  std::error_code ignored;
+  std::filesystem::remove_all(path_, ignored);
+}
+
+std::string FindOnPath(const std::string& program) {
+  const char* path = std::getenv("PATH");
+  std::vector<std::string> dirs =
+      absl::StrSplit(path != nullptr ? path : "", ':', absl::SkipEmpty());
+  for (const char* dir : {"/usr/local/bin", "/usr/bin", "/usr/sbin"}) {
+    dirs.push_back(dir);
+  }
+  for (const std::string& dir : dirs) {
+    std::string candidate = absl::StrCat(dir, "/", program);
+    if (access(candidate.c_str(), X_OK) == 0) return candidate;
+  }
+  return "";
+}
 
 bool WaitFor(const std::function<bool()>& condition, absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;
