@@ -68,7 +68,7 @@ redisContext* ConnectTo(const RedisServer& server, absl::Duration timeout) {
 
 }  // namespace
 
-std::string FindRedisServer() { return FindOnPath("redis-server"); }
+std::string FindRedisServer() { return FindProgram("redis-server"); }
 
 int FreeLoopbackPort() {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);

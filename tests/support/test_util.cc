@@ -66,7 +66,7 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ignored);
 }
 
-std::string FindOnPath(const std::string& program) {
+std::string FindProgram(const std::string& program) {
   const char* path = std::getenv("PATH");
   std::vector<std::string> dirs =
       absl::StrSplit(path != nullptr ? path : "", ':', absl::SkipEmpty());

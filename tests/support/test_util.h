@@ -44,9 +44,9 @@ class TempDir {
 
 // The full path of `program` found on PATH (then /usr/local/bin, /usr/bin,
 // /usr/sbin), or "" if there is none.
-std::string FindOnPath(const std::string& program);
+std::string FindProgram(const std::string& program);
 inline bool OnPath(const std::string& program) {
-  return !FindOnPath(program).empty();
+  return !FindProgram(program).empty();
 }
 
 // Polls `condition` until it holds or `timeout` passes; returns whether it
