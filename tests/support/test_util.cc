@@ -11,11 +11,14 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <system_error>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "gtest/gtest.h"
 #include "vixbreaker/shm/segment.h"
 
 extern char** environ;
@@ -64,6 +67,39 @@ TempDir::TempDir() {
 TempDir::~TempDir() {
   std::error_code ignored;
   std::filesystem::remove_all(path_, ignored);
+}
+
+LogFile::LogFile() : path_(dir_.path() + "/log.jsonl") {
+  fd_ = open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  EXPECT_GE(fd_, 0) << "cannot create " << path_ << ": "
+                    << std::strerror(errno);
+}
+
+LogFile::~LogFile() {
+  if (fd_ >= 0) close(fd_);
+}
+
+std::vector<std::string> LogFile::Lines() const {
+  std::vector<std::string> lines;
+  std::ifstream in(path_);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) lines.push_back(line);
+  }
+  return lines;
+}
+
+int LogFile::Count(absl::string_view needle) const {
+  int count = 0;
+  for (const std::string& line : Lines()) {
+    count += absl::StrContains(line, needle);
+  }
+  return count;
+}
+
+BaseTtl Ttl(int64_t seconds) {
+  BaseTtl ttl;
+  EXPECT_TRUE(BaseTtl::FromSeconds(seconds, &ttl)) << seconds;
+  return ttl;
 }
 
 std::string FindProgram(const std::string& program) {

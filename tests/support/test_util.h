@@ -6,12 +6,15 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "test_paths.h"  // IWYU pragma: export
+#include "vixbreaker/core/types.h"
 
 namespace vix::testing {
 
@@ -41,6 +44,30 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// A file for the code under test to log to (pass fd() as a log_fd), read
+// back whole at any time.
+class LogFile {
+ public:
+  LogFile();
+  ~LogFile();
+  LogFile(const LogFile&) = delete;
+  LogFile& operator=(const LogFile&) = delete;
+  int fd() const { return fd_; }
+  const std::string& path() const { return path_; }
+  // Every non-empty line written so far.
+  std::vector<std::string> Lines() const;
+  // How many lines contain `needle`.
+  int Count(absl::string_view needle) const;
+
+ private:
+  TempDir dir_;
+  std::string path_;
+  int fd_ = -1;
+};
+
+// A BaseTtl of `seconds`; fails the test if it is out of range.
+BaseTtl Ttl(int64_t seconds);
 
 // The full path of `program` found on PATH (then /usr/local/bin, /usr/bin,
 // /usr/sbin), or "" if there is none.
