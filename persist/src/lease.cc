@@ -16,7 +16,7 @@ LeaseAttempt TryAcquireLease(shm::MirrorLease& lease, pid_t self,
   } else if (now_ns > expiry) {
     attempt.why = "expired";
   } else if (holder != self &&
-             !shm::ProcessAlive(static_cast<pid_t>(holder), 0)) {
+             shm::ProcessGone(static_cast<pid_t>(holder), 0)) {
     attempt.why = "holder_dead";
   } else {
     attempt.why = "busy";

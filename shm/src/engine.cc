@@ -61,7 +61,7 @@ void ReclaimDeadSlots(SegmentLayout& layout, pid_t self) {
     const bool being_reclaimed = SlotBeingReclaimed(owner);
     const uint64_t start_ticks =
         being_reclaimed ? 0 : slot.start_ticks.load(std::memory_order_relaxed);
-    if (ProcessAlive(OwnerPid(owner), start_ticks)) continue;
+    if (!ProcessGone(OwnerPid(owner), start_ticks)) continue;
     // RetireSlot moves counts with exchange(0): retiring twice adds nothing.
     if (!slot.owner.compare_exchange_strong(owner, reclaiming,
                                             std::memory_order_acq_rel)) {
@@ -71,7 +71,7 @@ void ReclaimDeadSlots(SegmentLayout& layout, pid_t self) {
     // between our check and the CAS (its main thread's token is the same):
     // look again with the start time now stored, and hand it back if alive.
     if (!being_reclaimed &&
-        ProcessAlive(OwnerPid(owner),
+        !ProcessGone(OwnerPid(owner),
                      slot.start_ticks.load(std::memory_order_acquire))) {
       slot.owner.store(owner, std::memory_order_release);
       continue;
@@ -582,7 +582,7 @@ absl::StatusOr<ScopeHandle> Engine::FindOrCreateScope(absl::string_view name) {
       }
       // Claiming: the claimer publishes within microseconds unless it died.
       const pid_t claimer = static_cast<pid_t>(state >> 8);
-      if (!ProcessAlive(claimer, 0)) {
+      if (ProcessGone(claimer, 0)) {
         s.state.compare_exchange_strong(state, kScopeFree,
                                         std::memory_order_acq_rel);
         continue;

@@ -79,13 +79,13 @@ int main(int argc, char** argv) {
   const int proc_errno = ProcErrno();
   vix::shm::SegmentLayout& layout = *(*engine)->segment()->mutable_layout();
   const vix::persist::LeaseAttempt lease = vix::persist::TryAcquireLease(
-      layout.lease, getpid(), 0, vix::shm::RealtimeNowNs(),
+      layout.lease, getpid(), 0, vix::shm::MonotonicNowNs(),
       int64_t{3600} * 1'000'000'000);
   const absl::StatusOr<vix::shm::ScopeHandle> scope =
       (*engine)->FindOrCreateScope("fd-starved");
-  std::cout << "{\"proc_errno\":" << proc_errno << ",\"lease_acquired\":"
-            << (lease.acquired ? "true" : "false") << ",\"lease_why\":\""
-            << lease.why << "\",\"scope\":\""
+  std::cout << "{\"proc_errno\":" << proc_errno
+            << ",\"lease_acquired\":" << (lease.acquired ? "true" : "false")
+            << ",\"lease_why\":\"" << lease.why << "\",\"scope\":\""
             << absl::StatusCodeToString(scope.status().code()) << "\"}"
             << std::endl;
   std::string line;

@@ -10,8 +10,8 @@
 
 #include "gtest/gtest.h"
 #include "vixbreaker/persist/lease.h"
-#include "vixbreaker/shm/segment.h"
 #include "vixbreaker/shm/process.h"
+#include "vixbreaker/shm/segment.h"
 #include "worker_client.h"
 
 namespace vix::testing {
@@ -69,9 +69,9 @@ TEST(FdStarvedTest, NeverReclaimsWhatItCannotJudge) {
                             static_cast<uint32_t>(shm::CurrentTid());
   const uint32_t my_slot = PlantLiveSlot(layout, my_owner);
   const uint32_t dead_slot = PlantDeadSlot(layout);
-  persist::LeaseAttempt held = persist::TryAcquireLease(
-      layout.lease, getpid(), shm::SelfStartTicks(), shm::RealtimeNowNs(),
-      kHour);
+  persist::LeaseAttempt held =
+      persist::TryAcquireLease(layout.lease, getpid(), shm::SelfStartTicks(),
+                               shm::MonotonicNowNs(), kHour);
   ASSERT_TRUE(held.acquired) << held.why;
   ClaimEveryScopeEntry(layout);
 

@@ -466,7 +466,7 @@ TEST(SelfStartTicksTest, AChildOfForkReadsItsOwnStartTime) {
   ASSERT_EQ(n, static_cast<ssize_t>(sizeof(ticks)))
       << "child status " << status;
   EXPECT_EQ(ticks[0], ticks[1]) << "the child's SelfStartTicks is its own";
-  EXPECT_TRUE(ProcessAlive(getpid(), SelfStartTicks()));
+  EXPECT_EQ(ProcessLiveness(getpid(), SelfStartTicks()), Liveness::kAlive);
 }
 
 TEST(EngineWithoutSegmentTest, AnswersFailSafeAndSaysWhy) {

@@ -28,7 +28,7 @@ HeaderView ReadHeader(const shm::SegmentHeader& h, const std::string& name) {
   view.size_bytes = h.total_size.load(kRelaxed);
   view.created_ns = h.created_unix_ns.load(kRelaxed);
   view.creator_pid = h.creator_pid.load(kRelaxed);
-  view.creator_alive = shm::ProcessAlive(static_cast<pid_t>(view.creator_pid),
+  view.creator_alive = !shm::ProcessGone(static_cast<pid_t>(view.creator_pid),
                                          h.creator_start_ticks.load(kRelaxed));
   view.generation = h.generation.load(kRelaxed);
   return view;
@@ -62,7 +62,7 @@ MirrorView ReadMirror(const shm::SegmentLayout& layout, int64_t now_ns) {
   m.lease_holder_pid = lease.holder_pid.load(kAcquire);
   m.lease_holder_alive =
       m.lease_holder_pid > 0 &&
-      shm::ProcessAlive(static_cast<pid_t>(m.lease_holder_pid),
+      !shm::ProcessGone(static_cast<pid_t>(m.lease_holder_pid),
                         lease.holder_start_ticks.load(kRelaxed));
   m.lease_expiry_ns = lease.expiry_unix_ns.load(kRelaxed);
   m.lease_expired = m.lease_expiry_ns <= now_ns;
@@ -115,7 +115,7 @@ void ReadSlots(const shm::SegmentLayout& layout, Snapshot& snapshot) {
     p.slot = i;
     p.pid = static_cast<int64_t>(owner >> 32);
     p.tid = static_cast<int64_t>(owner & 0xffffffffu);
-    p.alive = shm::ProcessAlive(static_cast<pid_t>(p.pid),
+    p.alive = !shm::ProcessGone(static_cast<pid_t>(p.pid),
                                 slot.start_ticks.load(kRelaxed));
     p.attached_ns = slot.attached_ns.load(kRelaxed);
     p.heartbeat_ns = slot.heartbeat_ns.load(kRelaxed);
