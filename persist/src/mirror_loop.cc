@@ -212,7 +212,7 @@ void Mirror::Loop::Run() {
   shm::AppendJsonString(options_.key_prefix, &fields);
   Log("MIRROR_STARTED", fields);
   while (!stop_.load(std::memory_order_relaxed)) {
-    Iterate(shm::RealtimeNowNs());
+    Iterate(WallNow());
     FlushCommandCount();
     WaitForWork();
   }
@@ -398,7 +398,7 @@ void Mirror::Loop::CheckRunId(int64_t now) {
 
 void Mirror::Loop::FailConnection(const absl::Status& status,
                                   absl::string_view otherwise_kind) {
-  const int64_t now = shm::RealtimeNowNs();
+  const int64_t now = WallNow();
   Disconnect();
   health_.Error(now, status.message());
   LogErrorOnce(KindOf(status, otherwise_kind), "", status.message());
@@ -433,7 +433,7 @@ std::optional<internal::Reply> Mirror::Loop::Exec(
   }
   if (reply->IsError() && !absl::StartsWith(reply->str, "WRONGTYPE")) {
     const std::string text = absl::StrCat(argv[0], " failed: ", reply->str);
-    health_.Error(shm::RealtimeNowNs(), text);
+    health_.Error(WallNow(), text);
     LogErrorOnce(absl::StrCat("error_reply:", FirstWord(reply->str)), "", text);
   } else {
     MarkSuccess();
@@ -442,7 +442,7 @@ std::optional<internal::Reply> Mirror::Loop::Exec(
 }
 
 void Mirror::Loop::MarkSuccess() {
-  const int64_t now = shm::RealtimeNowNs();
+  const int64_t now = WallNow();
   health_.Success(now);
   // Renewed in steps so the line panic decisions read is written about
   // once a second at most; the window stays >= 3/4 of health_window_ns_.
@@ -458,13 +458,17 @@ void Mirror::Loop::FlushCommandCount() {
   commands_flushed_ = commands_;
 }
 
+int64_t Mirror::Loop::WallNow() const {
+  return options_.wall_clock_ns != nullptr ? options_.wall_clock_ns()
+                                           : shm::RealtimeNowNs();
+}
+
 // ---- logging --------------------------------------------------------------
 
 void Mirror::Loop::Log(absl::string_view event, const std::string& fields) {
   if (options_.log_fd < 0) return;
-  std::string line =
-      absl::StrCat("{\"ts\":\"", shm::FormatTimestamp(shm::RealtimeNowNs()),
-                   "\",\"event\":\"", event, "\",\"segment\":");
+  std::string line = absl::StrCat("{\"ts\":\"", shm::FormatTimestamp(WallNow()),
+                                  "\",\"event\":\"", event, "\",\"segment\":");
   shm::AppendJsonString(segment_name_, &line);
   absl::StrAppend(&line, ",\"pid\":", pid_, fields, "}");
   shm::WriteLogLine(options_.log_fd, line);

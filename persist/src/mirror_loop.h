@@ -82,6 +82,7 @@ class Mirror::Loop {
   std::optional<internal::Reply> Exec(const std::vector<std::string>& argv);
   void MarkSuccess();
   void FlushCommandCount();
+  int64_t WallNow() const;
   bool connected() const { return conn_ != nullptr; }
 
   // Logging: JSON lines, errors once per kind until they clear.
