@@ -39,18 +39,21 @@ void HealthWriter::AddCommands(uint64_t count) {
 }
 void HealthWriter::CountInvalidValue() { Bump(layout_.health.invalid_values); }
 
-void HealthWriter::Success(int64_t now_ns) {
-  layout_.health.last_success_ns.store(now_ns, kRelaxed);
+void HealthWriter::Success(int64_t wall_now_ns) {
+  layout_.health.last_success_unix_ns.store(wall_now_ns, kRelaxed);
   shm::AtomicU64& failsafe_logged = layout_.mirror_hot.failsafe_logged;
   if (failsafe_logged.load(kRelaxed) != 0) failsafe_logged.store(0, kRelaxed);
 }
 
-void HealthWriter::RenewHealthyUntil(int64_t healthy_until_ns) {
-  layout_.mirror_hot.healthy_until_ns.store(healthy_until_ns, kRelaxed);
+void HealthWriter::RenewHealthyUntil(int64_t mono_deadline_ns,
+                                     int64_t wall_deadline_ns) {
+  layout_.mirror_hot.healthy_until_mono_ns.store(mono_deadline_ns, kRelaxed);
+  layout_.mirror_hot.shown_healthy_until_unix_ns.store(wall_deadline_ns,
+                                                       kRelaxed);
 }
 
-void HealthWriter::Error(int64_t now_ns, absl::string_view text) {
-  layout_.health.last_error_ns.store(now_ns, kRelaxed);
+void HealthWriter::Error(int64_t wall_now_ns, absl::string_view text) {
+  layout_.health.last_error_unix_ns.store(wall_now_ns, kRelaxed);
   Bump(layout_.health.redis_errors);
   WriteErrorText(text);
 }
@@ -69,16 +72,17 @@ HealthSnapshot ReadHealth(const shm::SegmentLayout& layout) {
   s.configured = h.configured.load(std::memory_order_acquire) != 0;
   s.connected = h.connected.load(kRelaxed) != 0;
   s.strict = layout.mirror_hot.strict.load(kRelaxed) != 0;
-  s.healthy_until_ns = layout.mirror_hot.healthy_until_ns.load(kRelaxed);
-  s.last_success_ns = h.last_success_ns.load(kRelaxed);
-  s.last_error_ns = h.last_error_ns.load(kRelaxed);
+  s.healthy_until_mono_ns =
+      layout.mirror_hot.healthy_until_mono_ns.load(kRelaxed);
+  s.last_success_unix_ns = h.last_success_unix_ns.load(kRelaxed);
+  s.last_error_unix_ns = h.last_error_unix_ns.load(kRelaxed);
   s.reconnects = h.reconnects.load(kRelaxed);
   s.publish_lag_ns = h.publish_lag_ns.load(kRelaxed);
   s.commands_sent = h.commands_sent.load(kRelaxed);
   s.redis_errors = h.redis_errors.load(kRelaxed);
   s.invalid_values = h.invalid_values.load(kRelaxed);
   s.lease_holder_pid = layout.lease.holder_pid.load(std::memory_order_acquire);
-  s.lease_expiry_ns = layout.lease.expiry_unix_ns.load(kRelaxed);
+  s.lease_expiry_mono_ns = layout.lease.expiry_mono_ns.load(kRelaxed);
   s.lease_takeovers = layout.lease.takeovers.load(kRelaxed);
   shm::ReadMirrorErrorText(h, &s.error_text);
   return s;

@@ -264,24 +264,28 @@ void Mirror::Loop::WaitForWork() {
 // ---- the lease ------------------------------------------------------------
 
 void Mirror::Loop::StepLease(int64_t now) {
+  // The lease is a host-local deadline: monotonic, whatever `now` says.
+  const int64_t mono = shm::MonotonicNowNs();
   if (holder_) {
     if (!HoldsLease(layout_->lease, pid_)) {
       LoseLease();
-    } else if (now - last_renew_ns_ >= lease_ns_ / 10) {
-      if (!RenewLease(layout_->lease, pid_, now, lease_ns_)) {
+    } else if (mono - last_renew_ns_ >= lease_ns_ / 10) {
+      if (!RenewLease(layout_->lease, pid_, mono, lease_ns_)) {
         LoseLease();
       } else {
-        last_renew_ns_ = now;
+        last_renew_ns_ = mono;
+        ShowLeaseExpiry(layout_->lease, now + lease_ns_);
       }
     }
     return;
   }
   LeaseAttempt attempt =
-      TryAcquireLease(layout_->lease, pid_, start_ticks_, now, lease_ns_);
+      TryAcquireLease(layout_->lease, pid_, start_ticks_, mono, lease_ns_);
   if (!attempt.acquired) return;
+  ShowLeaseExpiry(layout_->lease, now + lease_ns_);
   holder_ = true;
   holds_lease_->store(true, std::memory_order_relaxed);
-  last_renew_ns_ = now;
+  last_renew_ns_ = mono;
   health_.Configure(options_.policy == UnhealthyPolicy::kStrict);
   healthy_renewed_ns_ = 0;
   ResetScopesForNewHolder();
@@ -443,13 +447,15 @@ std::optional<internal::Reply> Mirror::Loop::Exec(
 
 void Mirror::Loop::MarkSuccess() {
   const int64_t now = WallNow();
+  const int64_t mono = shm::MonotonicNowNs();
   health_.Success(now);
   // Renewed in steps so the line panic decisions read is written about
   // once a second at most; the window stays >= 3/4 of health_window_ns_.
   const int64_t step = std::min<int64_t>(1'000'000'000, health_window_ns_ / 4);
-  if (now - healthy_renewed_ns_ >= step) {
-    health_.RenewHealthyUntil(now + health_window_ns_);
-    healthy_renewed_ns_ = now;
+  if (mono - healthy_renewed_ns_ >= step) {
+    health_.RenewHealthyUntil(mono + health_window_ns_,
+                              now + health_window_ns_);
+    healthy_renewed_ns_ = mono;
   }
 }
 

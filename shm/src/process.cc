@@ -114,4 +114,6 @@ int64_t RealtimeNowNs() { return ClockNs(CLOCK_REALTIME); }
 
 int64_t MonotonicNowNs() { return ClockNs(CLOCK_MONOTONIC); }
 
+int64_t MonotonicCoarseNowNs() { return ClockNs(CLOCK_MONOTONIC_COARSE); }
+
 }  // namespace vix::shm

@@ -108,8 +108,13 @@ TEST_F(LeaseClockTest, ADeadStrictMirrorIsDetectedDespiteAStepBack) {
     return e.Decide(e.global_scope(), Status::kPanic, base, Stakes::kHigh);
   };
   auto holder = StartHolder(redis_.Url(), segment.name(), log(), "strict");
-  ASSERT_TRUE(WaitFor([&] { return panic().reason == Reason::kTier; }))
-      << "the strict mirror never became healthy: " << ReadFile(log());
+  const shm::SegmentLayout& layout = e.segment()->layout();
+  ASSERT_TRUE(WaitFor([&] {
+    const persist::HealthSnapshot h = persist::ReadHealth(layout);
+    return h.lease_holder_pid == holder->pid() && h.strict && h.connected &&
+           panic().reason == Reason::kTier;
+  })) << "the strict mirror never became healthy: "
+      << ReadFile(log());
 
   holder->Signal(SIGKILL);
   ASSERT_NE(holder->Wait(absl::Seconds(10)), -1);

@@ -313,11 +313,13 @@ TEST_F(EngineTest, StrictPolicyFailsSafeWhileTheMirrorIsUnhealthy) {
   auto engine = OpenEngine();
   MirrorHot& mirror = engine->segment()->mutable_layout()->mirror_hot;
   mirror.strict.store(1, std::memory_order_relaxed);
-  mirror.healthy_until_ns.store(kT0 + kSecond, std::memory_order_relaxed);
+  mirror.healthy_until_mono_ns.store(MonotonicNowNs() + 3600 * kSecond,
+                                     std::memory_order_relaxed);
   Decision healthy = Panic(*engine);
   EXPECT_EQ(healthy.reason, Reason::kTier);
 
-  clock_.AdvanceNs(2 * kSecond);
+  mirror.healthy_until_mono_ns.store(MonotonicNowNs() - kSecond,
+                                     std::memory_order_relaxed);
   Decision unhealthy = Panic(*engine);
   EXPECT_EQ(unhealthy.reason, Reason::kFailsafe);
   EXPECT_EQ(unhealthy.ttl_seconds, 0);

@@ -50,13 +50,14 @@ void JudgeMirrorHealth(MirrorView& m) {
   m.healthy = m.unhealthy_reason.empty();
 }
 
-MirrorView ReadMirror(const shm::SegmentLayout& layout, int64_t now_ns) {
+MirrorView ReadMirror(const shm::SegmentLayout& layout) {
   MirrorView m;
   const shm::MirrorHealth& h = layout.health;
   m.configured = h.configured.load(kAcquire) != 0;
   m.connected = h.connected.load(kRelaxed) != 0;
   m.strict = layout.mirror_hot.strict.load(kRelaxed) != 0;
-  m.healthy_until_ns = layout.mirror_hot.healthy_until_ns.load(kRelaxed);
+  m.healthy_until_ns =
+      layout.mirror_hot.shown_healthy_until_unix_ns.load(kRelaxed);
 
   const shm::MirrorLease& lease = layout.lease;
   m.lease_holder_pid = lease.holder_pid.load(kAcquire);
@@ -64,12 +65,14 @@ MirrorView ReadMirror(const shm::SegmentLayout& layout, int64_t now_ns) {
       m.lease_holder_pid > 0 &&
       !shm::ProcessGone(static_cast<pid_t>(m.lease_holder_pid),
                         lease.holder_start_ticks.load(kRelaxed));
-  m.lease_expiry_ns = lease.expiry_unix_ns.load(kRelaxed);
-  m.lease_expired = m.lease_expiry_ns <= now_ns;
+  m.lease_expiry_ns = lease.shown_expiry_unix_ns.load(kRelaxed);
+  // Judged as takers judge it: on this host's monotonic clock.
+  m.lease_expired =
+      lease.expiry_mono_ns.load(kRelaxed) <= shm::MonotonicNowNs();
   m.lease_takeovers = lease.takeovers.load(kRelaxed);
 
-  m.last_success_ns = h.last_success_ns.load(kRelaxed);
-  m.last_error_ns = h.last_error_ns.load(kRelaxed);
+  m.last_success_ns = h.last_success_unix_ns.load(kRelaxed);
+  m.last_error_ns = h.last_error_unix_ns.load(kRelaxed);
   m.error_text_unstable = !shm::ReadMirrorErrorText(h, &m.last_error_text);
   m.reconnects = h.reconnects.load(kRelaxed);
   m.publish_lag_ns = h.publish_lag_ns.load(kRelaxed);
@@ -208,7 +211,7 @@ Snapshot Inspector::Read(const shm::Segment& segment, int64_t now_ns) const {
     snapshot.totals.episodes_started += snapshot.scopes.back().episodes_started;
     snapshot.totals.episodes_ended += snapshot.scopes.back().episodes_ended;
   }
-  snapshot.mirror = ReadMirror(layout, now_ns);
+  snapshot.mirror = ReadMirror(layout);
   ReadSlots(layout, snapshot);
   return snapshot;
 }

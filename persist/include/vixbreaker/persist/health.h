@@ -26,14 +26,16 @@ class HealthWriter {
   void CountReconnect();
   void AddCommands(uint64_t count);
   void CountInvalidValue();
-  // A successful exchange; a later fail-safe is logged again.
-  void Success(int64_t now_ns);
-  // Strict decisions are trusted until `healthy_until_ns`. This line is read
-  // by every panic decision, so the caller renews it at most about once a
-  // second.
-  void RenewHealthyUntil(int64_t healthy_until_ns);
+  // A successful exchange (stamped in wall time, for people); a later
+  // fail-safe is logged again.
+  void Success(int64_t wall_now_ns);
+  // Strict decisions are trusted until `mono_deadline_ns` (CLOCK_MONOTONIC,
+  // so a wall-clock step cannot stretch it); `wall_deadline_ns` is only
+  // shown. This line is read by every panic decision, so the caller renews
+  // it at most about once a second.
+  void RenewHealthyUntil(int64_t mono_deadline_ns, int64_t wall_deadline_ns);
   // A failed exchange. `text` must not contain secrets.
-  void Error(int64_t now_ns, absl::string_view text);
+  void Error(int64_t wall_now_ns, absl::string_view text);
   void SetPublishLag(int64_t lag_ns);
 
  private:
@@ -45,9 +47,9 @@ struct HealthSnapshot {
   bool configured = false;
   bool connected = false;
   bool strict = false;
-  int64_t healthy_until_ns = 0;
-  int64_t last_success_ns = 0;
-  int64_t last_error_ns = 0;
+  int64_t healthy_until_mono_ns = 0;  // CLOCK_MONOTONIC
+  int64_t last_success_unix_ns = 0;
+  int64_t last_error_unix_ns = 0;
   std::string error_text;
   uint64_t reconnects = 0;
   int64_t publish_lag_ns = 0;
@@ -55,7 +57,7 @@ struct HealthSnapshot {
   uint64_t redis_errors = 0;
   uint64_t invalid_values = 0;
   int64_t lease_holder_pid = 0;
-  int64_t lease_expiry_ns = 0;
+  int64_t lease_expiry_mono_ns = 0;  // CLOCK_MONOTONIC
   uint64_t lease_takeovers = 0;
 };
 

@@ -44,6 +44,10 @@ int64_t RealtimeNowNs();
 // mirror lease, health) use it.
 int64_t MonotonicNowNs();
 
+// CLOCK_MONOTONIC_COARSE: the same clock, up to one kernel tick (a few ms)
+// behind, at a fraction of the cost; for checks on a decision's path.
+int64_t MonotonicCoarseNowNs();
+
 }  // namespace vix::shm
 
 #endif  // VIXBREAKER_SHM_PROCESS_H_
