@@ -7,14 +7,13 @@ namespace vix::persist {
 LeaseAttempt TryAcquireLease(shm::MirrorLease& lease, pid_t self,
                              uint64_t self_start_ticks, int64_t mono_now_ns,
                              int64_t period_ns) {
-  const int64_t now_ns = mono_now_ns;
   LeaseAttempt attempt;
   int64_t holder = lease.holder_pid.load(std::memory_order_acquire);
   int64_t expiry = lease.expiry_mono_ns.load(std::memory_order_acquire);
   attempt.previous_pid = holder;
   if (holder == 0) {
     attempt.why = "free";
-  } else if (now_ns > expiry) {
+  } else if (mono_now_ns > expiry) {
     attempt.why = "expired";
   } else if (holder != self &&
              shm::ProcessGone(static_cast<pid_t>(holder), 0)) {
@@ -24,7 +23,7 @@ LeaseAttempt TryAcquireLease(shm::MirrorLease& lease, pid_t self,
     return attempt;
   }
   // Reserve the expiry first: a holder renewing meanwhile makes this fail.
-  const int64_t reserved = now_ns + period_ns;
+  const int64_t reserved = mono_now_ns + period_ns;
   if (!lease.expiry_mono_ns.compare_exchange_strong(
           expiry, reserved, std::memory_order_acq_rel)) {
     attempt.why = "busy";

@@ -5,8 +5,9 @@
 //
 //   prlimit --nofile=32:32 vix_fd_starved --segment NAME
 //
-// It takes every free descriptor but one before opening the engine, so the
-// engine's segment takes the last one. Then it prints one JSON line:
+// It takes every free descriptor, then gives them back one at a time until
+// the engine's segment opens, so the segment takes the last one. Then it
+// prints one JSON line:
 //   {"proc_errno":24,"lease_acquired":false,"lease_why":"busy",
 //    "scope":"DEADLINE_EXCEEDED"}
 // (proc_errno: errno of opening /proc/self/stat then; 0 if it opened) and
@@ -36,7 +37,7 @@ namespace {
   std::exit(1);
 }
 
-// Takes descriptors until the limit; returns how many were taken.
+// Takes descriptors until the limit; returns them.
 std::vector<int> TakeAllDescriptors() {
   std::vector<int> taken;
   for (;;) {
@@ -64,18 +65,21 @@ int main(int argc, char** argv) {
     Die("usage: vix_fd_starved --segment NAME");
   }
   std::vector<int> taken = TakeAllDescriptors();
-  if (taken.empty()) Die("no descriptor left to give the segment");
-  close(taken.back());  // for the segment
-
   vix::shm::EngineOptions options;
   options.segment.name = argv[2];
   options.segment.attach_timeout = absl::Milliseconds(300);
   options.log_fd = -1;
-  absl::StatusOr<std::unique_ptr<vix::shm::Engine>> engine =
-      vix::shm::Engine::Open(options);
-  if (!engine.ok() || !(*engine)->segment_status().ok()) {
-    Die("cannot open the engine's segment");
+  // Give back one descriptor at a time until the engine's segment opens
+  // (the segment keeps its descriptor; a sanitizer runtime may take one too).
+  absl::StatusOr<std::unique_ptr<vix::shm::Engine>> engine;
+  while (!engine.ok() || !(*engine)->segment_status().ok()) {
+    if (taken.empty()) Die("cannot open the engine's segment");
+    engine = absl::StatusOr<std::unique_ptr<vix::shm::Engine>>();
+    close(taken.back());
+    taken.pop_back();
+    engine = vix::shm::Engine::Open(options);
   }
+  TakeAllDescriptors();  // anything left over
   const int proc_errno = ProcErrno();
   vix::shm::SegmentLayout& layout = *(*engine)->segment()->mutable_layout();
   const vix::persist::LeaseAttempt lease = vix::persist::TryAcquireLease(
