@@ -60,7 +60,7 @@ StatRead ReadStat(pid_t pid, char* state, uint64_t* start_ticks) {
 // EPERM (another user's process) say it exists.
 bool NoSuchPid(pid_t pid) { return kill(pid, 0) != 0 && errno == ESRCH; }
 
-int64_t ClockNs(clockid_t clock) {
+int64_t ClockNs(clockid_t clock) noexcept {
   timespec ts;
   clock_gettime(clock, &ts);
   return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
@@ -110,10 +110,12 @@ Liveness ProcessLiveness(pid_t pid, uint64_t start_ticks) {
 
 pid_t CurrentTid() { return static_cast<pid_t>(syscall(SYS_gettid)); }
 
-int64_t RealtimeNowNs() { return ClockNs(CLOCK_REALTIME); }
+int64_t RealtimeNowNs() noexcept { return ClockNs(CLOCK_REALTIME); }
 
-int64_t MonotonicNowNs() { return ClockNs(CLOCK_MONOTONIC); }
+int64_t MonotonicNowNs() noexcept { return ClockNs(CLOCK_MONOTONIC); }
 
-int64_t MonotonicCoarseNowNs() { return ClockNs(CLOCK_MONOTONIC_COARSE); }
+int64_t MonotonicCoarseNowNs() noexcept {
+  return ClockNs(CLOCK_MONOTONIC_COARSE);
+}
 
 }  // namespace vix::shm

@@ -81,10 +81,9 @@ int main(int argc, char** argv) {
   }
   TakeAllDescriptors();  // anything left over
   const int proc_errno = ProcErrno();
-  vix::shm::SegmentLayout& layout = *(*engine)->segment()->mutable_layout();
   const vix::persist::LeaseAttempt lease = vix::persist::TryAcquireLease(
-      layout.lease, getpid(), 0, vix::shm::MonotonicNowNs(),
-      int64_t{3600} * 1'000'000'000);
+      (*engine)->mirror_region()->lease, getpid(), 0,
+      vix::shm::MonotonicNowNs(), int64_t{3600} * 1'000'000'000);
   const absl::StatusOr<vix::shm::ScopeHandle> scope =
       (*engine)->FindOrCreateScope("fd-starved");
   std::cout << "{\"proc_errno\":" << proc_errno

@@ -37,14 +37,15 @@ uint32_t PlantDeadSlot(shm::SegmentLayout& layout) {
   return 0;
 }
 
-// Every named scope entry looks claimed by this (live) process, so any
-// scope lookup probes through a live claim first.
+// Every named scope entry looks claimed by this (live) process, with its
+// real start time, so any scope lookup probes through a live claim first.
 void ClaimEveryScopeEntry(shm::SegmentLayout& layout) {
-  const uint64_t claiming =
-      (static_cast<uint64_t>(getpid()) << 8) | shm::kScopeClaiming;
-  for (uint32_t i = 1; i < shm::kScopeCapacity; ++i) {
+  const uint64_t claiming = shm::ScopeStateWord::Make(
+      shm::kScopeClaiming, getpid(), shm::SelfStartTicks());
+  shm::Scope* scopes = shm::ScopesOf(layout);
+  for (uint32_t i = 1; i < shm::ScopeCapacityOf(layout); ++i) {
     uint64_t expected = shm::kScopeFree;
-    layout.scopes[i].state.compare_exchange_strong(expected, claiming);
+    scopes[i].state.compare_exchange_strong(expected, claiming);
   }
 }
 
@@ -100,8 +101,10 @@ TEST(FdStarvedTest, NeverReclaimsWhatItCannotJudge) {
   EXPECT_EQ(layout.lease.holder_pid.load(), getpid());
   EXPECT_EQ(reply->Str("scope"), "DEADLINE_EXCEEDED")
       << "freed a live process's scope claim: " << line;
-  for (uint32_t i = 1; i < shm::kScopeCapacity; ++i) {
-    EXPECT_EQ(layout.scopes[i].state.load() & 0xff, shm::kScopeClaiming)
+  const shm::Scope* scopes = shm::ScopesOf(layout);
+  for (uint32_t i = 1; i < shm::ScopeCapacityOf(layout); ++i) {
+    EXPECT_EQ(shm::ScopeStateWord::State(scopes[i].state.load()),
+              shm::kScopeClaiming)
         << "scope entry " << i;
   }
   starved.CloseStdin();

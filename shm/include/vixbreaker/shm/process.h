@@ -37,16 +37,16 @@ pid_t CurrentTid();
 
 // CLOCK_REALTIME in nanoseconds (vDSO; not for hot paths). Episode starts
 // only: hosts compare them.
-int64_t RealtimeNowNs();
+int64_t RealtimeNowNs() noexcept;
 
 // CLOCK_MONOTONIC in nanoseconds (vDSO): the same clock in every process of
 // a host and never stepped, so host-local deadlines in the segment (the
 // mirror lease, health) use it.
-int64_t MonotonicNowNs();
+int64_t MonotonicNowNs() noexcept;
 
 // CLOCK_MONOTONIC_COARSE: the same clock, up to one kernel tick (a few ms)
 // behind, at a fraction of the cost; for checks on a decision's path.
-int64_t MonotonicCoarseNowNs();
+int64_t MonotonicCoarseNowNs() noexcept;
 
 }  // namespace vix::shm
 
