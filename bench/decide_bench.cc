@@ -347,19 +347,21 @@ uint64_t ReadHeaderAndMirror(const SegmentLayout& l) {
   sum += l.counters.log_events_dropped.load(std::memory_order_relaxed);
   const MirrorHot& m = l.mirror_hot;
   sum += m.strict.load(std::memory_order_relaxed) +
-         m.healthy_until_ns.load(std::memory_order_relaxed) +
+         m.healthy_until_mono_ns.load(std::memory_order_relaxed) +
+         m.shown_healthy_until_unix_ns.load(std::memory_order_relaxed) +
          m.failsafe_logged.load(std::memory_order_relaxed) +
          LoadAll(m.reserved);
   const MirrorLease& ls = l.lease;
   sum += ls.holder_pid.load(std::memory_order_relaxed) +
          ls.holder_start_ticks.load(std::memory_order_relaxed) +
-         ls.expiry_unix_ns.load(std::memory_order_relaxed) +
+         ls.expiry_mono_ns.load(std::memory_order_relaxed) +
+         ls.shown_expiry_unix_ns.load(std::memory_order_relaxed) +
          ls.takeovers.load(std::memory_order_relaxed) + LoadAll(ls.reserved);
   const MirrorHealth& hl = l.health;
   sum += hl.configured.load(std::memory_order_relaxed) +
          hl.connected.load(std::memory_order_relaxed) +
-         hl.last_success_ns.load(std::memory_order_relaxed) +
-         hl.last_error_ns.load(std::memory_order_relaxed) +
+         hl.last_success_unix_ns.load(std::memory_order_relaxed) +
+         hl.last_error_unix_ns.load(std::memory_order_relaxed) +
          hl.reconnects.load(std::memory_order_relaxed) +
          hl.publish_lag_ns.load(std::memory_order_relaxed) +
          hl.commands_sent.load(std::memory_order_relaxed) +

@@ -44,12 +44,15 @@ python3 - "$work/local.json" "$work/redis.json" << 'PY'
 import json, sys
 
 REQUIRED = ["decide_p50_ns", "decide_p999_ns", "contended_p50_ns",
+            "floor_p50_ns", "ratio_decide_over_floor", "two_engines_p50_ns",
+            "idle_wakeups_per_s", "idle_cpu_pct",
             "propagation_local_ns", "propagation_remote_ms",
             "redis_per_call_p50_ns", "ratio_redis_over_decide",
             "redis_commands_per_s", "machine", "timestamp", "notes", "bars",
             "figures"]
 LOCAL = ["decide_p50_ns", "decide_p999_ns", "contended_p50_ns",
-         "propagation_local_ns"]
+         "floor_p50_ns", "ratio_decide_over_floor", "two_engines_p50_ns",
+         "idle_wakeups_per_s", "idle_cpu_pct", "propagation_local_ns"]
 REDIS = ["propagation_remote_ms", "redis_per_call_p50_ns",
          "ratio_redis_over_decide", "redis_commands_per_s"]
 failures = []
@@ -73,7 +76,12 @@ def check(path, redis):
                 failures.append(f"without Redis: {key} should be null")
         if "no --redis" not in run.get("notes", {}).get("redis", ""):
             failures.append("without Redis: notes.redis does not say why")
-    for key in ["decide", "redis_per_call"] if redis else ["decide"]:
+    for bar in ["ratio_decide_over_floor", "two_engines_p50_ns",
+                "idle_wakeups_per_s", "idle_cpu_pct"]:
+        if run.get("bars", {}).get(bar, {}).get("met") is None:
+            failures.append(f"{name}: bars.{bar} has no verdict")
+    for key in (["decide", "floor", "two_engines", "redis_per_call"] if redis
+                else ["decide", "floor", "two_engines"]):
         if not run.get("figures", {}).get(key, {}).get("buckets"):
             failures.append(f"{name}: figures.{key}.buckets is empty")
 

@@ -51,4 +51,40 @@ void TimeDecisions(shm::Engine& engine, shm::ScopeHandle scope, Status status,
   }
 }
 
+void TimeFloor(const shm::Engine& engine, shm::ScopeHandle scope,
+               shm::AtomicU64* counter, int calls, uint64_t until,
+               TickHistogram* histogram) {
+  const shm::CachedClock& clock = engine.clock();
+  const shm::AtomicI64& episode = scope.scope->episode;
+  for (;;) {
+    const uint64_t t0 = TscBegin();
+    for (int i = 0; i < calls; ++i) {
+      const int64_t word = episode.load(std::memory_order_acquire);
+      const int64_t now = clock.NowNs();
+      counter->store(counter->load(std::memory_order_relaxed) + 1,
+                     std::memory_order_relaxed);
+      asm volatile("" : : "r"(word), "r"(now));
+    }
+    const uint64_t t1 = TscEnd();
+    histogram->Add(t1 - t0);
+    if (t1 >= until) return;
+  }
+}
+
+void TimeTwoEngines(shm::Engine& a, shm::ScopeHandle scope_a, shm::Engine& b,
+                    shm::ScopeHandle scope_b, Status status, int calls,
+                    uint64_t until, TickHistogram* histogram) {
+  const BaseTtl ttl = Ttl60();
+  for (;;) {
+    const uint64_t t0 = TscBegin();
+    for (int i = 0; i < calls / 2; ++i) {
+      KeepDecision(a.Decide(scope_a, status, ttl, Stakes::kHigh));
+      KeepDecision(b.Decide(scope_b, status, ttl, Stakes::kHigh));
+    }
+    const uint64_t t1 = TscEnd();
+    histogram->Add(t1 - t0);
+    if (t1 >= until) return;
+  }
+}
+
 }  // namespace vix::bench

@@ -40,6 +40,20 @@ void TimeDecisions(shm::Engine& engine, shm::ScopeHandle scope, Status status,
                    Stakes stakes, int calls, uint64_t until,
                    TickHistogram* histogram);
 
+// The floor of a decision (SPEC 10), timed as TimeDecisions times
+// decisions: per call one acquire load of the scope's episode word, one load
+// of the engine's cached clock and one relaxed load+store bump of a counter
+// only this thread writes (`counter`, on its own cache line).
+void TimeFloor(const shm::Engine& engine, shm::ScopeHandle scope,
+               shm::AtomicU64* counter, int calls, uint64_t until,
+               TickHistogram* histogram);
+
+// As TimeDecisions, alternating calls between two engines (two segments):
+// `calls` decisions per batch, half on each.
+void TimeTwoEngines(shm::Engine& a, shm::ScopeHandle scope_a, shm::Engine& b,
+                    shm::ScopeHandle scope_b, Status status, int calls,
+                    uint64_t until, TickHistogram* histogram);
+
 }  // namespace vix::bench
 
 #endif  // VIXBREAKER_TOOLS_VIXBENCH_DECIDE_LOOP_H_

@@ -1,6 +1,7 @@
 #include "local.h"
 
 #include <algorithm>
+#include <functional>
 #include <memory>
 #include <random>
 
@@ -192,6 +193,47 @@ absl::StatusOr<int64_t> PropagationRound(const Settings& settings, Engine& e,
   return static_cast<int64_t>(t1 - t0);
 }
 
+// A timed loop: one repetition, until the TSC passes `until`.
+using TimedLoop = std::function<void(uint64_t until, TickHistogram*)>;
+
+struct Series {
+  std::vector<Summary> runs;  // one per repetition
+  LogBuckets buckets;
+};
+
+// Warms every loop up, then runs them in turn, one repetition each, so the
+// figures compared with each other come from the same run and machine state.
+std::vector<Series> RunInterleaved(const Settings& settings, double rep_ms,
+                                   const std::vector<TimedLoop>& loops) {
+  for (const TimedLoop& loop : loops) {
+    TickHistogram warmup;
+    loop(TscAfterMs(settings, rep_ms / 2), &warmup);
+  }
+  const double ticks_per_ns = settings.clock.ticks_per_ns();
+  const uint64_t overhead = settings.clock.overhead_ticks();
+  std::vector<Series> series(loops.size());
+  for (int r = 0; r < settings.repetitions; ++r) {
+    for (size_t i = 0; i < loops.size(); ++i) {
+      TickHistogram h;
+      loops[i](TscAfterMs(settings, rep_ms), &h);
+      series[i].runs.push_back(h.Summarize(ticks_per_ns, kBatch, overhead));
+      h.AddTo(&series[i].buckets, ticks_per_ns, kBatch, overhead);
+    }
+  }
+  return series;
+}
+
+std::string DecideNote(const Settings& settings, Status status, double rep_ms) {
+  return absl::StrFormat(
+      "status %s, high stakes, %s; one thread on CPU %d; "
+      "%d repetitions of %.0f ms after %.0f ms of warm-up; "
+      "%s",
+      StatusName(status),
+      status == Status::kPanic ? "episode running" : "no episode",
+      settings.main_cpu, settings.repetitions, rep_ms, rep_ms / 2,
+      TimerNote(settings));
+}
+
 }  // namespace
 
 Figure MeasureDecide(const Settings& settings, Status status) {
@@ -203,30 +245,68 @@ Figure MeasureDecide(const Settings& settings, Status status) {
   const ScopeHandle scope = e.global_scope();
   e.Decide(scope, status, Ttl60(), Stakes::kHigh);  // panic: starts it
   const double rep_ms = RepetitionMs(settings, 400);
-  TickHistogram warmup;
-  TimeDecisions(e, scope, status, Stakes::kHigh, kBatch,
-                TscAfterMs(settings, rep_ms / 2), &warmup);
-  std::vector<Summary> runs;
-  LogBuckets buckets;
-  for (int r = 0; r < settings.repetitions; ++r) {
-    TickHistogram h;
-    TimeDecisions(e, scope, status, Stakes::kHigh, kBatch,
-                  TscAfterMs(settings, rep_ms), &h);
-    runs.push_back(h.Summarize(settings.clock.ticks_per_ns(), kBatch,
-                               settings.clock.overhead_ticks()));
-    h.AddTo(&buckets, settings.clock.ticks_per_ns(), kBatch,
-            settings.clock.overhead_ticks());
+  std::vector<Series> series = RunInterleaved(
+      settings, rep_ms, {[&](uint64_t until, TickHistogram* h) {
+        TimeDecisions(e, scope, status, Stakes::kHigh, kBatch, until, h);
+      }});
+  return MakeFigure(series[0].runs, series[0].buckets,
+                    DecideNote(settings, status, rep_ms));
+}
+
+DecidePanel MeasureDecidePanel(const Settings& settings) {
+  SegmentGuard segment(BenchSegmentName("panic"));
+  SegmentGuard second(BenchSegmentName("second"));
+  absl::StatusOr<std::unique_ptr<Engine>> engine =
+      OpenBenchEngine(segment.name(), settings.cpus, settings.main_cpu);
+  absl::StatusOr<std::unique_ptr<Engine>> other =
+      OpenBenchEngine(second.name(), settings.cpus, settings.main_cpu);
+  if (!engine.ok() || !other.ok()) {
+    const std::string why(
+        (engine.ok() ? other.status() : engine.status()).message());
+    return {NotMeasured(why), NotMeasured(why), NotMeasured(why)};
   }
-  return MakeFigure(
-      runs, buckets,
-      absl::StrFormat(
-          "status %s, high stakes, %s; one thread on CPU %d; "
-          "%d repetitions of %.0f ms after %.0f ms of warm-up; "
-          "%s",
-          StatusName(status),
-          status == Status::kPanic ? "episode running" : "no episode",
-          settings.main_cpu, settings.repetitions, rep_ms, rep_ms / 2,
-          TimerNote(settings)));
+  Engine& e = **engine;
+  Engine& o = **other;
+  const ScopeHandle scope = e.global_scope();
+  const ScopeHandle other_scope = o.global_scope();
+  e.Decide(scope, Status::kPanic, Ttl60(), Stakes::kHigh);  // starts it
+  o.Decide(other_scope, Status::kPanic, Ttl60(), Stakes::kHigh);
+  auto counter = std::make_unique<shm::ProcessSlot>();  // own cache lines
+  const double rep_ms = RepetitionMs(settings, 400);
+  std::vector<Series> series = RunInterleaved(
+      settings, rep_ms,
+      {[&](uint64_t until, TickHistogram* h) {
+         TimeDecisions(e, scope, Status::kPanic, Stakes::kHigh, kBatch, until,
+                       h);
+       },
+       [&](uint64_t until, TickHistogram* h) {
+         TimeFloor(e, scope, &counter->decisions[0], kBatch, until, h);
+       },
+       [&](uint64_t until, TickHistogram* h) {
+         TimeTwoEngines(e, scope, o, other_scope, Status::kPanic, kBatch, until,
+                        h);
+       }});
+  const std::string same_run = absl::StrFormat(
+      "; repetitions interleaved with the decision figure's (same run, same "
+      "CPU %d)",
+      settings.main_cpu);
+  DecidePanel panel;
+  panel.decide = MakeFigure(series[0].runs, series[0].buckets,
+                            DecideNote(settings, Status::kPanic, rep_ms));
+  panel.floor = MakeFigure(
+      series[1].runs, series[1].buckets,
+      absl::StrCat("the floor of a decision: per call one acquire load of the "
+                   "scope's episode word, one load of the engine's cached "
+                   "clock, one relaxed load+store bump of a counter only this "
+                   "thread writes; ",
+                   TimerNote(settings), same_run));
+  panel.two_engines = MakeFigure(
+      series[2].runs, series[2].buckets,
+      absl::StrCat("status panic, high stakes, an episode running in each of "
+                   "two engines on two segments; one thread alternates "
+                   "decisions between them (half of each batch on each); ",
+                   TimerNote(settings), same_run));
+  return panel;
 }
 
 Figure MeasureContended(const Settings& settings) {

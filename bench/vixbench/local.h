@@ -12,6 +12,15 @@ namespace vix::bench {
 // for panic an episode runs, for normal there is none.
 Figure MeasureDecide(const Settings& settings, Status status);
 
+// The panic decision (episode running), its floor and a thread alternating
+// between two engines, measured in one run with interleaved repetitions.
+struct DecidePanel {
+  Figure decide;
+  Figure floor;
+  Figure two_engines;
+};
+DecidePanel MeasureDecidePanel(const Settings& settings);
+
 // Worker processes deciding panic on one scope while another process
 // starts and ends its episode as fast as it can.
 Figure MeasureContended(const Settings& settings);
@@ -20,7 +29,7 @@ Figure MeasureContended(const Settings& settings);
 // on the scope's episode word, seeing the new episode (same TSC).
 Figure MeasurePropagationLocal(const Settings& settings);
 
-// The worker side: `vixbench --worker decide|churn|observe ...`. Returns
+// The worker side: `vixbench --worker decide|churn|observe|idle ...`. Returns
 // the process exit code.
 int RunWorker(const Flags& flags);
 

@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "flags.h"
+#include "idle.h"
 #include "local.h"
 #include "machine.h"
 #include "redis_client.h"
@@ -115,13 +116,18 @@ int Run(const Flags& flags) {
   r.settings.clock = TscClock::Calibrate(200);
   r.pinning = Pin(&r.settings, cpu);
   const bool quiet = false;
-  Progress(quiet, "decision, one thread");
-  r.decide = MeasureDecide(r.settings, Status::kPanic);
+  Progress(quiet, "decision, its floor and two engines, one thread");
+  DecidePanel panel = MeasureDecidePanel(r.settings);
+  r.decide = std::move(panel.decide);
+  r.floor = std::move(panel.floor);
+  r.two_engines = std::move(panel.two_engines);
   r.decide_calm = MeasureDecide(r.settings, Status::kNormal);
   Progress(quiet, "decision, contended");
   r.contended = MeasureContended(r.settings);
   Progress(quiet, "propagation inside the host");
   r.propagation_local = MeasurePropagationLocal(r.settings);
+  Progress(quiet, "an idle engine's wake-ups and CPU");
+  r.idle = MeasureIdleEngine(r.settings);
   MeasureRedis(&r, quiet);
   std::cout << (flags.Has("json") ? ToJson(r) + "\n" : ToTable(r));
   return 0;

@@ -18,11 +18,19 @@ std::optional<double> Field(const Figure& f, double Summary::*field,
   return f.median.*field * scale;
 }
 
+std::optional<double> P50Ratio(const Figure& over, const Figure& under) {
+  std::optional<double> a = Field(over, &Summary::p50);
+  std::optional<double> b = Field(under, &Summary::p50);
+  if (!a || !b || *b <= 0) return std::nullopt;
+  return *a / *b;
+}
+
 std::optional<double> Ratio(const Results& r) {
-  std::optional<double> redis = Field(r.redis_per_call, &Summary::p50);
-  std::optional<double> decide = Field(r.decide, &Summary::p50);
-  if (!redis || !decide || *decide <= 0) return std::nullopt;
-  return *redis / *decide;
+  return P50Ratio(r.redis_per_call, r.decide);
+}
+
+std::optional<double> FloorRatio(const Results& r) {
+  return P50Ratio(r.decide, r.floor);
 }
 
 struct Bar {
@@ -40,6 +48,7 @@ struct Bar {
 
 std::vector<Bar> Bars(const Results& r) {
   const double poll_ms = PollIntervalMs();
+  const std::optional<double> decide = Field(r.decide, &Summary::p50);
   return {
       {"decide_p50_ns", Field(r.decide, &Summary::p50), 5, true,
        "decision p50 <= 5 ns"},
@@ -62,6 +71,16 @@ std::vector<Bar> Bars(const Results& r) {
        "<= 5 Redis commands per host per second in a long episode"},
       {"ratio_redis_over_decide", Ratio(r), 10000, false,
        "per-call Redis protocol / decision >= 10,000x"},
+      {"ratio_decide_over_floor", FloorRatio(r), 1.5, true,
+       "decision p50 / floor p50 <= 1.5 (same run)"},
+      {"two_engines_p50_ns",
+       decide ? Field(r.two_engines, &Summary::p50) : std::nullopt,
+       decide ? 2 * *decide : 0, true,
+       "one thread alternating two engines, p50 <= 2x one engine's"},
+      {"idle_wakeups_per_s", r.idle.wakeups_per_s, 50, true,
+       "an idle engine wakes <= 50 times per second"},
+      {"idle_cpu_pct", r.idle.cpu_pct, 0.05, true,
+       "an idle engine uses <= 0.05% of one core"},
   };
 }
 
@@ -147,6 +166,9 @@ JsonObject NotesJson(const Results& r) {
   JsonObject j;
   j.Str("decide", r.decide.note)
       .Str("decide_calm", r.decide_calm.note)
+      .Str("floor", r.floor.note)
+      .Str("two_engines", r.two_engines.note)
+      .Str("idle", r.idle.note)
       .Str("contended", r.contended.note)
       .Str("propagation_local", r.propagation_local.note)
       .Str("redis_per_call", r.redis_per_call.note)
@@ -167,6 +189,8 @@ std::string ToJson(const Results& r) {
   JsonObject figures;
   figures.Obj("decide", FigureJson(r.decide))
       .Obj("decide_calm", FigureJson(r.decide_calm))
+      .Obj("floor", FigureJson(r.floor))
+      .Obj("two_engines", FigureJson(r.two_engines))
       .Obj("contended", FigureJson(r.contended))
       .Obj("propagation_local", FigureJson(r.propagation_local))
       .Obj("redis_per_call", FigureJson(r.redis_per_call))
@@ -183,6 +207,13 @@ std::string ToJson(const Results& r) {
       .Num("decide_p999_ns", Field(r.decide, &Summary::p999))
       .Num("decide_max_ns", Field(r.decide, &Summary::max))
       .Num("decide_calm_p50_ns", Field(r.decide_calm, &Summary::p50))
+      .Num("floor_p50_ns", Field(r.floor, &Summary::p50))
+      .Num("ratio_decide_over_floor", FloorRatio(r))
+      .Num("two_engines_p50_ns", Field(r.two_engines, &Summary::p50))
+      .Num("idle_wakeups_per_s", r.idle.wakeups_per_s)
+      .Nums("idle_wakeups_by_repetition", r.idle.wakeups_by_repetition)
+      .Num("idle_cpu_pct", r.idle.cpu_pct)
+      .Nums("idle_cpu_pct_by_repetition", r.idle.cpu_pct_by_repetition)
       .Num("contended_p50_ns", Field(r.contended, &Summary::p50))
       .Num("contended_p99_ns", Field(r.contended, &Summary::p99))
       .Num("propagation_local_ns", Field(r.propagation_local, &Summary::p50))
@@ -243,6 +274,8 @@ std::string ToTable(const Results& r) {
                         "unit", "p50", "p90", "p99", "p99.9", "max");
   out += Row("decide (panic, steady)", "ns", r.decide, 1);
   out += Row("decide (normal, calm)", "ns", r.decide_calm, 1);
+  out += Row("floor of a decision", "ns", r.floor, 1);
+  out += Row("decide, two engines", "ns", r.two_engines, 1);
   out += Row("decide, contended", "ns", r.contended, 1);
   out += Row("propagation, local", "ns", r.propagation_local, 1);
   out += Row("Redis protocol per call", "us", r.redis_per_call, 1e-3);
@@ -251,9 +284,12 @@ std::string ToTable(const Results& r) {
   absl::StrAppendFormat(&out,
                         "\nRedis commands/s in a long episode: %s "
                         "(mirror's own count %s)\nratio Redis per call / "
-                        "decision p50: %s\n\nbars\n",
+                        "decision p50: %s\nratio decision / floor p50: %s\n"
+                        "idle engine: %s wake-ups/s, %s%% of a core\n\nbars\n",
                         Cell(r.command_rate.per_s),
-                        Cell(r.command_rate.mirror_per_s), Cell(Ratio(r)));
+                        Cell(r.command_rate.mirror_per_s), Cell(Ratio(r)),
+                        Cell(FloorRatio(r)), Cell(r.idle.wakeups_per_s),
+                        Cell(r.idle.cpu_pct));
   for (const Bar& b : Bars(r)) {
     const std::optional<bool> met = b.met();
     const char* verdict = !met ? "n/a" : *met ? "MET" : "MISS";

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "figures.h"
+#include "idle.h"
 #include "machine.h"
 #include "redis_figures.h"
 
@@ -20,6 +21,9 @@ struct Results {
   std::string pinning;  // what pinning achieved
   Figure decide;        // panic, steady episode
   Figure decide_calm;   // normal, no episode
+  Figure floor;         // same run as `decide`
+  Figure two_engines;   // same run as `decide`
+  IdleCost idle;
   Figure contended;
   Figure propagation_local;
   Figure redis_per_call;

@@ -94,6 +94,16 @@ int ServeChurn(const WorkerConfig& c, Engine& engine) {
   return 0;
 }
 
+// Opens an engine and does nothing: its background work is all that runs.
+int ServeIdle(Engine& engine) {
+  (void)engine;
+  Say("ready");
+  std::string line;
+  while (std::getline(std::cin, line)) {
+  }
+  return 0;
+}
+
 // Spins until the episode word is (or is not) zero; false after 5 s.
 bool SpinUntil(const shm::AtomicI64& word, bool active, const TscClock& clock) {
   const uint64_t until = TscEnd() + clock.FromNs(5e9);
@@ -188,6 +198,7 @@ int RunWorker(const Flags& flags) {
   }
   if (mode == "decide") return ServeDecide(*config, **engine);
   if (mode == "churn") return ServeChurn(*config, **engine);
+  if (mode == "idle") return ServeIdle(**engine);
   std::cerr << "vixbench: unknown worker mode '" << mode << "'\n";
   return 2;
 }

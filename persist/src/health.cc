@@ -40,18 +40,20 @@ void HealthWriter::AddCommands(uint64_t count) {
 }
 void HealthWriter::CountInvalidValue() { Bump(health_.invalid_values); }
 
-void HealthWriter::Success(int64_t now_ns) {
-  health_.last_success_ns.store(now_ns, kRelaxed);
+void HealthWriter::Success(int64_t wall_now_ns) {
+  health_.last_success_unix_ns.store(wall_now_ns, kRelaxed);
   shm::AtomicU64& failsafe_logged = hot_.failsafe_logged;
   if (failsafe_logged.load(kRelaxed) != 0) failsafe_logged.store(0, kRelaxed);
 }
 
-void HealthWriter::RenewHealthyUntil(int64_t healthy_until_ns) {
-  hot_.healthy_until_ns.store(healthy_until_ns, kRelaxed);
+void HealthWriter::RenewHealthyUntil(int64_t mono_deadline_ns,
+                                     int64_t wall_deadline_ns) {
+  hot_.healthy_until_mono_ns.store(mono_deadline_ns, kRelaxed);
+  hot_.shown_healthy_until_unix_ns.store(wall_deadline_ns, kRelaxed);
 }
 
-void HealthWriter::Error(int64_t now_ns, absl::string_view text) {
-  health_.last_error_ns.store(now_ns, kRelaxed);
+void HealthWriter::Error(int64_t wall_now_ns, absl::string_view text) {
+  health_.last_error_unix_ns.store(wall_now_ns, kRelaxed);
   Bump(health_.redis_errors);
   WriteErrorText(text);
 }
@@ -65,7 +67,7 @@ void HealthWriter::WriteErrorText(absl::string_view text) {
 }
 
 HealthSnapshot ReadHealth(const shm::SegmentLayout& layout) {
-  return shm::ReadMirror(layout, shm::RealtimeNowNs());
+  return shm::ReadMirror(layout);
 }
 
 }  // namespace vix::persist

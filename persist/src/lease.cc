@@ -5,26 +5,26 @@
 namespace vix::persist {
 
 LeaseAttempt TryAcquireLease(shm::MirrorLease& lease, pid_t self,
-                             uint64_t self_start_ticks, int64_t now_ns,
+                             uint64_t self_start_ticks, int64_t mono_now_ns,
                              int64_t period_ns) {
   LeaseAttempt attempt;
   int64_t holder = lease.holder_pid.load(std::memory_order_acquire);
-  int64_t expiry = lease.expiry_unix_ns.load(std::memory_order_acquire);
+  int64_t expiry = lease.expiry_mono_ns.load(std::memory_order_acquire);
   attempt.previous_pid = holder;
   if (holder == 0) {
     attempt.why = "free";
-  } else if (now_ns > expiry) {
+  } else if (mono_now_ns > expiry) {
     attempt.why = "expired";
   } else if (holder != self &&
-             !shm::ProcessAlive(static_cast<pid_t>(holder), 0)) {
+             shm::ProcessGone(static_cast<pid_t>(holder), 0)) {
     attempt.why = "holder_dead";
   } else {
     attempt.why = "busy";
     return attempt;
   }
   // Reserve the expiry first: a holder renewing meanwhile makes this fail.
-  const int64_t reserved = now_ns + period_ns;
-  if (!lease.expiry_unix_ns.compare_exchange_strong(
+  const int64_t reserved = mono_now_ns + period_ns;
+  if (!lease.expiry_mono_ns.compare_exchange_strong(
           expiry, reserved, std::memory_order_acq_rel)) {
     attempt.why = "busy";
     return attempt;
@@ -45,11 +45,16 @@ LeaseAttempt TryAcquireLease(shm::MirrorLease& lease, pid_t self,
   return attempt;
 }
 
-bool RenewLease(shm::MirrorLease& lease, pid_t self, int64_t now_ns,
+bool RenewLease(shm::MirrorLease& lease, pid_t self, int64_t mono_now_ns,
                 int64_t period_ns) {
   if (!HoldsLease(lease, self)) return false;
-  lease.expiry_unix_ns.store(now_ns + period_ns, std::memory_order_release);
+  lease.expiry_mono_ns.store(mono_now_ns + period_ns,
+                             std::memory_order_release);
   return true;
+}
+
+void ShowLeaseExpiry(shm::MirrorLease& lease, int64_t wall_expiry_ns) {
+  lease.shown_expiry_unix_ns.store(wall_expiry_ns, std::memory_order_relaxed);
 }
 
 bool HoldsLease(const shm::MirrorLease& lease, pid_t self) {
@@ -60,7 +65,8 @@ void ReleaseLease(shm::MirrorLease& lease, pid_t self) {
   if (!HoldsLease(lease, self)) return;
   // Expire first: clearing the pid first could let a taker's fresh expiry
   // be overwritten by ours.
-  lease.expiry_unix_ns.store(0, std::memory_order_release);
+  lease.expiry_mono_ns.store(0, std::memory_order_release);
+  lease.shown_expiry_unix_ns.store(0, std::memory_order_relaxed);
   int64_t expected = self;
   lease.holder_pid.compare_exchange_strong(expected, 0,
                                            std::memory_order_acq_rel);

@@ -214,7 +214,7 @@ void Mirror::Loop::Run() {
   shm::AppendJsonString(options_.key_prefix, &fields);
   Log("MIRROR_STARTED", fields);
   while (!stop_.load(std::memory_order_relaxed)) {
-    Iterate(shm::RealtimeNowNs());
+    Iterate(WallNow());
     FlushCommandCount();
     WaitForWork();
   }
@@ -267,24 +267,28 @@ void Mirror::Loop::WaitForWork() {
 // ---- the lease ------------------------------------------------------------
 
 void Mirror::Loop::StepLease(int64_t now) {
+  // The lease is a host-local deadline: monotonic, whatever `now` says.
+  const int64_t mono = shm::MonotonicNowNs();
   if (holder_) {
     if (!HoldsLease(region_.lease, pid_)) {
       LoseLease();
-    } else if (now - last_renew_ns_ >= lease_ns_ / 10) {
-      if (!RenewLease(region_.lease, pid_, now, lease_ns_)) {
+    } else if (mono - last_renew_ns_ >= lease_ns_ / 10) {
+      if (!RenewLease(region_.lease, pid_, mono, lease_ns_)) {
         LoseLease();
       } else {
-        last_renew_ns_ = now;
+        last_renew_ns_ = mono;
+        ShowLeaseExpiry(region_.lease, now + lease_ns_);
       }
     }
     return;
   }
   LeaseAttempt attempt =
-      TryAcquireLease(region_.lease, pid_, start_ticks_, now, lease_ns_);
+      TryAcquireLease(region_.lease, pid_, start_ticks_, mono, lease_ns_);
   if (!attempt.acquired) return;
+  ShowLeaseExpiry(region_.lease, now + lease_ns_);
   holder_ = true;
   holds_lease_->store(true, std::memory_order_relaxed);
-  last_renew_ns_ = now;
+  last_renew_ns_ = mono;
   health_.Configure(options_.policy == UnhealthyPolicy::kStrict);
   healthy_renewed_ns_ = 0;
   ResetScopesForNewHolder();
@@ -402,7 +406,7 @@ void Mirror::Loop::CheckRunId(int64_t now) {
 
 void Mirror::Loop::FailConnection(const absl::Status& status,
                                   absl::string_view otherwise_kind) {
-  const int64_t now = shm::RealtimeNowNs();
+  const int64_t now = WallNow();
   Disconnect();
   health_.Error(now, status.message());
   LogErrorOnce(KindOf(status, otherwise_kind), "", status.message());
@@ -438,7 +442,7 @@ std::optional<internal::Reply> Mirror::Loop::Exec(
   }
   if (reply->IsError() && !absl::StartsWith(reply->str, "WRONGTYPE")) {
     const std::string text = absl::StrCat(argv[0], " failed: ", reply->str);
-    health_.Error(shm::RealtimeNowNs(), text);
+    health_.Error(WallNow(), text);
     LogErrorOnce(absl::StrCat("error_reply:", FirstWord(reply->str)), "", text);
   } else {
     MarkSuccess();
@@ -447,14 +451,16 @@ std::optional<internal::Reply> Mirror::Loop::Exec(
 }
 
 void Mirror::Loop::MarkSuccess() {
-  const int64_t now = shm::RealtimeNowNs();
+  const int64_t now = WallNow();
+  const int64_t mono = shm::MonotonicNowNs();
   health_.Success(now);
   // Renewed in steps so the line panic decisions read is written about
   // once a second at most; the window stays >= 3/4 of health_window_ns_.
   const int64_t step = std::min<int64_t>(1'000'000'000, health_window_ns_ / 4);
-  if (now - healthy_renewed_ns_ >= step) {
-    health_.RenewHealthyUntil(now + health_window_ns_);
-    healthy_renewed_ns_ = now;
+  if (mono - healthy_renewed_ns_ >= step) {
+    health_.RenewHealthyUntil(mono + health_window_ns_,
+                              now + health_window_ns_);
+    healthy_renewed_ns_ = mono;
   }
 }
 
@@ -463,13 +469,17 @@ void Mirror::Loop::FlushCommandCount() {
   commands_flushed_ = commands_;
 }
 
+int64_t Mirror::Loop::WallNow() const {
+  return options_.wall_clock_ns != nullptr ? options_.wall_clock_ns()
+                                           : shm::RealtimeNowNs();
+}
+
 // ---- logging --------------------------------------------------------------
 
 void Mirror::Loop::Log(absl::string_view event, const std::string& fields) {
   if (options_.log_fd < 0) return;
-  std::string line =
-      absl::StrCat("{\"ts\":\"", shm::FormatTimestamp(shm::RealtimeNowNs()),
-                   "\",\"event\":\"", event, "\",\"segment\":");
+  std::string line = absl::StrCat("{\"ts\":\"", shm::FormatTimestamp(WallNow()),
+                                  "\",\"event\":\"", event, "\",\"segment\":");
   shm::AppendJsonString(segment_name_, &line);
   absl::StrAppend(&line, ",\"pid\":", pid_, fields, "}");
   shm::WriteLogLine(options_.log_fd, line);

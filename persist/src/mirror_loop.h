@@ -83,6 +83,7 @@ class Mirror::Loop {
   std::optional<internal::Reply> Exec(const std::vector<std::string>& argv);
   void MarkSuccess();
   void FlushCommandCount();
+  int64_t WallNow() const;
   bool connected() const { return conn_ != nullptr; }
 
   // Logging: JSON lines, errors once per kind until they clear.
@@ -142,14 +143,14 @@ class Mirror::Loop {
   // Durations in ns, from options_.
   int64_t poll_ns_, refresh_ns_, lease_ns_, scan_ns_, ahead_ns_;
   int64_t health_window_ns_, run_id_check_ns_;
-  int64_t healthy_renewed_ns_ = 0;
+  int64_t healthy_renewed_ns_ = 0;  // CLOCK_MONOTONIC
 
   std::atomic<bool> stop_{false};
   int stop_fd_ = -1;  // eventfd: wakes the thread to stop
   std::thread thread_;
 
   bool holder_ = false;
-  int64_t last_renew_ns_ = 0;
+  int64_t last_renew_ns_ = 0;  // CLOCK_MONOTONIC
   std::unique_ptr<internal::RedisConnection> conn_;
   std::unique_ptr<internal::RedisConnection> sub_;
   uint64_t generation_ = 0;  // +1 per connection or detected restart

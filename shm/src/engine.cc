@@ -167,7 +167,8 @@ Decision Engine::DecideWithoutSegment(Status status, BaseTtl base_ttl,
 Decision Engine::StrictFailsafe(Decision d, BaseTtl base_ttl,
                                 int64_t now) noexcept {
   MirrorHot& mirror = layout_->mirror_hot;
-  if (now <= mirror.healthy_until_ns.load(std::memory_order_relaxed)) {
+  if (MonotonicCoarseNowNs() <=
+      mirror.healthy_until_mono_ns.load(std::memory_order_relaxed)) {
     return d;
   }
   Decision failsafe =

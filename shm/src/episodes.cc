@@ -23,12 +23,6 @@ void Bump(AtomicU64& counter) { counter.fetch_add(1, kRelaxed); }
 
 }  // namespace
 
-int64_t MonotonicNowNs() noexcept {
-  timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
-}
-
 EpisodeWriter::EpisodeWriter(const Policy& policy, EpisodeRules rules,
                              pid_t self, const CachedClock* test_clock,
                              EventSink& sink)

@@ -29,8 +29,8 @@ HeaderView ReadHeader(const SegmentHeader& h, const std::string& name) {
   view.size_bytes = h.total_size.load(kRelaxed);
   view.created_ns = h.created_unix_ns.load(kRelaxed);
   view.creator_pid = h.creator_pid.load(kRelaxed);
-  view.creator_alive = ProcessAlive(static_cast<pid_t>(view.creator_pid),
-                                    h.creator_start_ticks.load(kRelaxed));
+  view.creator_alive = !shm::ProcessGone(static_cast<pid_t>(view.creator_pid),
+                                         h.creator_start_ticks.load(kRelaxed));
   view.generation = h.generation.load(kRelaxed);
   return view;
 }
@@ -51,26 +51,30 @@ void JudgeMirrorHealth(MirrorView& m) {
   m.healthy = m.unhealthy_reason.empty();
 }
 
-MirrorView ReadMirrorLines(const SegmentLayout& layout, int64_t now_ns) {
+MirrorView ReadMirrorLines(const SegmentLayout& layout) {
   MirrorView m;
   const MirrorHealth& h = layout.health;
   m.configured = h.configured.load(kAcquire) != 0;
   m.connected = h.connected.load(kRelaxed) != 0;
   m.strict = layout.mirror_hot.strict.load(kRelaxed) != 0;
-  m.healthy_until_ns = layout.mirror_hot.healthy_until_ns.load(kRelaxed);
+  m.healthy_until_ns =
+      layout.mirror_hot.shown_healthy_until_unix_ns.load(kRelaxed);
 
   const MirrorLease& lease = layout.lease;
   m.lease_holder_pid = lease.holder_pid.load(kAcquire);
-  m.lease_holder_alive = m.lease_holder_pid > 0 &&
-                         ProcessAlive(static_cast<pid_t>(m.lease_holder_pid),
-                                      lease.holder_start_ticks.load(kRelaxed));
-  m.lease_expiry_ns = lease.expiry_unix_ns.load(kRelaxed);
-  m.lease_expired = m.lease_expiry_ns <= now_ns;
+  m.lease_holder_alive =
+      m.lease_holder_pid > 0 &&
+      !shm::ProcessGone(static_cast<pid_t>(m.lease_holder_pid),
+                        lease.holder_start_ticks.load(kRelaxed));
+  m.lease_expiry_ns = lease.shown_expiry_unix_ns.load(kRelaxed);
+  // Judged as takers judge it: on this host's monotonic clock.
+  m.lease_expired =
+      lease.expiry_mono_ns.load(kRelaxed) <= shm::MonotonicNowNs();
   m.lease_takeovers = lease.takeovers.load(kRelaxed);
 
-  m.last_success_ns = h.last_success_ns.load(kRelaxed);
-  m.last_error_ns = h.last_error_ns.load(kRelaxed);
-  m.error_text_unstable = !ReadMirrorErrorText(h, &m.last_error_text);
+  m.last_success_ns = h.last_success_unix_ns.load(kRelaxed);
+  m.last_error_ns = h.last_error_unix_ns.load(kRelaxed);
+  m.error_text_unstable = !shm::ReadMirrorErrorText(h, &m.last_error_text);
   m.reconnects = h.reconnects.load(kRelaxed);
   m.publish_lag_ns = h.publish_lag_ns.load(kRelaxed);
   m.commands_sent = h.commands_sent.load(kRelaxed);
@@ -131,8 +135,8 @@ void ReadSlots(const SegmentLayout& layout, Snapshot& snapshot) {
     p.slot = i;
     p.pid = static_cast<int64_t>(owner >> 32);
     p.tid = static_cast<int64_t>(owner & 0xffffffffu);
-    p.alive = ProcessAlive(static_cast<pid_t>(p.pid),
-                           slot.start_ticks.load(kRelaxed));
+    p.alive = !shm::ProcessGone(static_cast<pid_t>(p.pid),
+                                slot.start_ticks.load(kRelaxed));
     p.attached_ns = slot.attached_ns.load(kRelaxed);
     p.heartbeat_ns = slot.heartbeat_ns.load(kRelaxed);
     p.counters = OwnerCounters(slot, counters);
@@ -146,8 +150,8 @@ void ReadSlots(const SegmentLayout& layout, Snapshot& snapshot) {
 
 }  // namespace
 
-MirrorView ReadMirror(const SegmentLayout& layout, int64_t now_ns) {
-  return ReadMirrorLines(layout, now_ns);
+MirrorView ReadMirror(const SegmentLayout& layout) {
+  return ReadMirrorLines(layout);
 }
 
 absl::string_view EpisodeStateName(EpisodeState state) {
@@ -237,7 +241,7 @@ Snapshot Inspector::Read(const Segment& segment, int64_t now_ns) const {
     snapshot.totals.episodes_started += snapshot.scopes.back().episodes_started;
     snapshot.totals.episodes_ended += snapshot.scopes.back().episodes_ended;
   }
-  snapshot.mirror = ReadMirrorLines(layout, now_ns);
+  snapshot.mirror = ReadMirrorLines(layout);
   ReadSlots(layout, snapshot);
   return snapshot;
 }

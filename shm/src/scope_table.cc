@@ -26,7 +26,7 @@ uint64_t ScopeHash(absl::string_view name) {
 // time (as read) differs from the claim's.
 bool ClaimerDead(uint64_t state) {
   const pid_t pid = static_cast<pid_t>(ScopeStateWord::Pid(state));
-  if (!ProcessAlive(pid, 0)) return true;
+  if (ProcessGone(pid, 0)) return true;
   const uint64_t actual = ProcessStartTicks(pid);
   return actual != 0 &&
          (actual & ScopeStateWord::kTicksMask) != ScopeStateWord::Ticks(state);

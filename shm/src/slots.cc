@@ -189,7 +189,7 @@ void SlotRegistry::ReclaimDead() noexcept {
     const bool being_reclaimed = SlotBeingReclaimed(owner);
     const uint64_t start_ticks =
         being_reclaimed ? 0 : slot.start_ticks.load(kRelaxed);
-    if (ProcessAlive(OwnerPid(owner), start_ticks)) continue;
+    if (!ProcessGone(OwnerPid(owner), start_ticks)) continue;
     if (!slot.owner.compare_exchange_strong(owner, reclaiming,
                                             std::memory_order_acq_rel)) {
       continue;
@@ -198,7 +198,7 @@ void SlotRegistry::ReclaimDead() noexcept {
     // between our check and the CAS: look again with the start time now
     // stored, and hand it back if alive.
     if (!being_reclaimed &&
-        ProcessAlive(OwnerPid(owner), slot.start_ticks.load(kAcquire))) {
+        !ProcessGone(OwnerPid(owner), slot.start_ticks.load(kAcquire))) {
       slot.owner.store(owner, kRelease);
       continue;
     }

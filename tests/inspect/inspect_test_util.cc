@@ -107,13 +107,14 @@ void WriteScopes(shm::SegmentLayout& l) {
 void WriteMirror(shm::SegmentLayout& l) {
   const int64_t now = kFixtureNowNs;
   l.lease.holder_start_ticks.store(shm::ProcessStartTicks(1), kRelaxed);
-  l.lease.expiry_unix_ns.store(now + 5 * kS, kRelaxed);
+  l.lease.shown_expiry_unix_ns.store(now + 5 * kS, kRelaxed);
+  l.lease.expiry_mono_ns.store(shm::MonotonicNowNs() + 60 * kMin, kRelaxed);
   l.lease.takeovers.store(1, kRelaxed);
   l.lease.holder_pid.store(1, std::memory_order_release);
   shm::MirrorHealth& h = l.health;
   h.connected.store(1, kRelaxed);
-  h.last_success_ns.store(now - kS, kRelaxed);
-  h.last_error_ns.store(now - 2 * kMin, kRelaxed);
+  h.last_success_unix_ns.store(now - kS, kRelaxed);
+  h.last_error_unix_ns.store(now - 2 * kMin, kRelaxed);
   h.reconnects.store(2, kRelaxed);
   h.publish_lag_ns.store(1'200'000, kRelaxed);
   h.commands_sent.store(1200, kRelaxed);
@@ -172,7 +173,11 @@ void SetMirror(shm::Segment& segment, bool connected, int64_t lease_expiry_ns) {
   shm::SegmentLayout& l = *segment.mutable_layout();
   if (connected) {
     l.lease.holder_start_ticks.store(shm::SelfStartTicks(), kRelaxed);
-    l.lease.expiry_unix_ns.store(lease_expiry_ns, kRelaxed);
+    l.lease.shown_expiry_unix_ns.store(lease_expiry_ns, kRelaxed);
+    // The same distance from now on the clock the inspector judges by.
+    l.lease.expiry_mono_ns.store(
+        shm::MonotonicNowNs() + (lease_expiry_ns - shm::RealtimeNowNs()),
+        kRelaxed);
     l.lease.holder_pid.store(getpid(), std::memory_order_release);
   }
   l.health.connected.store(connected ? 1 : 0, kRelaxed);

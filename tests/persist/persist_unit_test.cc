@@ -186,11 +186,11 @@ TEST_F(LeaseTest, FreeLeaseIsTakenAndHeld) {
   EXPECT_TRUE(a.acquired);
   EXPECT_EQ(a.why, "free");
   EXPECT_TRUE(HoldsLease(lease(), getpid()));
-  EXPECT_EQ(lease().expiry_unix_ns.load(), kNow + kPeriod);
+  EXPECT_EQ(lease().expiry_mono_ns.load(), kNow + kPeriod);
   EXPECT_EQ(lease().holder_start_ticks.load(), 7u);
   EXPECT_EQ(lease().takeovers.load(), 0u);
   EXPECT_TRUE(RenewLease(lease(), getpid(), kNow + 10, kPeriod));
-  EXPECT_EQ(lease().expiry_unix_ns.load(), kNow + 10 + kPeriod);
+  EXPECT_EQ(lease().expiry_mono_ns.load(), kNow + 10 + kPeriod);
 }
 
 TEST_F(LeaseTest, LiveUnexpiredHolderKeepsIt) {

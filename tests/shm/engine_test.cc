@@ -303,11 +303,13 @@ TEST_F(EngineTest, StrictPolicyFailsSafeWhileTheMirrorIsUnhealthy) {
   auto engine = OpenEngine();
   MirrorHot& mirror = engine->mirror_region()->hot;
   mirror.strict.store(1, std::memory_order_relaxed);
-  mirror.healthy_until_ns.store(kT0 + kSecond, std::memory_order_relaxed);
+  mirror.healthy_until_mono_ns.store(MonotonicNowNs() + 3600 * kSecond,
+                                     std::memory_order_relaxed);
   Decision healthy = Panic(*engine);
   EXPECT_EQ(healthy.reason, Reason::kTier);
 
-  clock_.AdvanceNs(2 * kSecond);
+  mirror.healthy_until_mono_ns.store(MonotonicNowNs() - kSecond,
+                                     std::memory_order_relaxed);
   Decision unhealthy = Panic(*engine);
   EXPECT_EQ(unhealthy.reason, Reason::kFailsafe);
   EXPECT_EQ(unhealthy.ttl_seconds, 0);
@@ -458,7 +460,7 @@ TEST(SelfStartTicksTest, AChildOfForkReadsItsOwnStartTime) {
   ASSERT_EQ(n, static_cast<ssize_t>(sizeof(ticks)))
       << "child status " << status;
   EXPECT_EQ(ticks[0], ticks[1]) << "the child's SelfStartTicks is its own";
-  EXPECT_TRUE(ProcessAlive(getpid(), SelfStartTicks()));
+  EXPECT_EQ(ProcessLiveness(getpid(), SelfStartTicks()), Liveness::kAlive);
 }
 
 TEST(EngineWithoutSegmentTest, AnswersFailSafeAndSaysWhy) {

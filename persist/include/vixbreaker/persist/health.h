@@ -29,14 +29,16 @@ class HealthWriter {
   void CountReconnect();
   void AddCommands(uint64_t count);
   void CountInvalidValue();
-  // A successful exchange; a later fail-safe is logged again.
-  void Success(int64_t now_ns);
-  // Strict decisions are trusted until `healthy_until_ns`. This line is read
-  // by every panic decision, so the caller renews it at most about once a
-  // second.
-  void RenewHealthyUntil(int64_t healthy_until_ns);
+  // A successful exchange (stamped in wall time, for people); a later
+  // fail-safe is logged again.
+  void Success(int64_t wall_now_ns);
+  // Strict decisions are trusted until `mono_deadline_ns` (CLOCK_MONOTONIC,
+  // so a wall-clock step cannot stretch it); `wall_deadline_ns` is only
+  // shown. This line is read by every panic decision, so the caller renews
+  // it at most about once a second.
+  void RenewHealthyUntil(int64_t mono_deadline_ns, int64_t wall_deadline_ns);
   // A failed exchange. `text` must not contain secrets.
-  void Error(int64_t now_ns, absl::string_view text);
+  void Error(int64_t wall_now_ns, absl::string_view text);
   void SetPublishLag(int64_t lag_ns);
 
  private:

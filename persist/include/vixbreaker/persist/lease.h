@@ -6,7 +6,12 @@
 // meantime wins, so a slow but live holder keeps its lease), then on
 // holder_pid (only one taker wins). Liveness is checked by pid existence
 // only, because holder_pid and holder_start_ticks cannot be read as one
-// value; a reused pid just means waiting for the expiry.
+// value; a reused pid just means waiting for the expiry. A holder that
+// cannot be judged (this process cannot read /proc) counts as alive.
+//
+// Times are CLOCK_MONOTONIC (shm::MonotonicNowNs), the same in every process
+// of the host and never stepped: a wall-clock step (NTP, an operator) can
+// neither keep a dead holder's lease nor hand a live holder's away.
 #ifndef VIXBREAKER_PERSIST_LEASE_H_
 #define VIXBREAKER_PERSIST_LEASE_H_
 
@@ -27,13 +32,17 @@ struct LeaseAttempt {
 
 // For a process that does not hold the lease.
 LeaseAttempt TryAcquireLease(shm::MirrorLease& lease, pid_t self,
-                             uint64_t self_start_ticks, int64_t now_ns,
+                             uint64_t self_start_ticks, int64_t mono_now_ns,
                              int64_t period_ns);
 
 // For the holder: extends the expiry. False when the lease is no longer
 // ours (taken over): the caller must stop acting as the mirror.
-bool RenewLease(shm::MirrorLease& lease, pid_t self, int64_t now_ns,
+bool RenewLease(shm::MirrorLease& lease, pid_t self, int64_t mono_now_ns,
                 int64_t period_ns);
+
+// For the holder, after taking or renewing: the expiry in its wall time, so
+// the inspector can show it. Nothing judges by it.
+void ShowLeaseExpiry(shm::MirrorLease& lease, int64_t wall_expiry_ns);
 
 bool HoldsLease(const shm::MirrorLease& lease, pid_t self);
 

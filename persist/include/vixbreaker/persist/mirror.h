@@ -78,6 +78,10 @@ struct MirrorOptions {
   // PUBLISH on `<key>:events`. Off only to exercise the poll path.
   bool announce = true;
   int log_fd = 2;  // JSON lines; -1: none
+  // The wall clock the mirror reads (episode starts, log and health
+  // timestamps); null: CLOCK_REALTIME. Tests step it: host-local deadlines
+  // (the lease, health) never follow it.
+  int64_t (*wall_clock_ns)() = nullptr;
 };
 
 // Checks every field; errors name the field and the fix. In particular the

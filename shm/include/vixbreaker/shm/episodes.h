@@ -28,6 +28,7 @@
 #include "vixbreaker/shm/clock.h"
 #include "vixbreaker/shm/event_log.h"
 #include "vixbreaker/shm/layout.h"
+#include "vixbreaker/shm/process.h"  // MonotonicNowNs
 #include "vixbreaker/shm/scope_table.h"
 
 namespace vix::shm {
@@ -143,9 +144,6 @@ inline int64_t EpisodeWriter::ObserveCalm(Scope& scope, int64_t word,
   }
   return now - calm_since >= rules_.clear_after_ns ? 0 : word;
 }
-
-// CLOCK_MONOTONIC in nanoseconds: host-local deadlines (SPEC 4).
-int64_t MonotonicNowNs() noexcept;
 
 }  // namespace vix::shm
 

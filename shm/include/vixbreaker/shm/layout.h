@@ -95,21 +95,25 @@ struct alignas(kCacheLine) SegmentCounters {
 
 // Read by every panic decision (one line, written by the mirror <= 1/s).
 // Under the `strict` policy, panic decisions fail safe once
-// healthy_until_ns has passed: that covers a dead mirror too.
+// healthy_until_mono_ns has passed: that covers a dead mirror too.
+// Deadlines named *_mono_ns are CLOCK_MONOTONIC (one clock for every process
+// of the host, never stepped, SPEC 4); *_unix_ns are wall time.
 struct alignas(kCacheLine) MirrorHot {
-  AtomicU64 strict;            // 1: Redis configured with policy `strict`
-  AtomicI64 healthy_until_ns;  // renewed by the mirror after each success
-  AtomicU64 failsafe_logged;   // CAS 0->1: one process logs the fail-safe
-  AtomicU64 reserved[5];
+  AtomicU64 strict;                 // 1: Redis configured with `strict`
+  AtomicI64 healthy_until_mono_ns;  // renewed by the mirror after successes
+  AtomicU64 failsafe_logged;        // CAS 0->1: one process logs it
+  AtomicI64 shown_healthy_until_unix_ns;  // the same deadline, for people
+  AtomicU64 reserved[4];
 };
 
 // One mirror per host (SPEC 5): taken by CAS on holder_pid when expired.
 struct alignas(kCacheLine) MirrorLease {
   AtomicI64 holder_pid;  // 0: no holder
   AtomicU64 holder_start_ticks;
-  AtomicI64 expiry_unix_ns;
+  AtomicI64 expiry_mono_ns;  // the deadline every taker judges
   AtomicU64 takeovers;
-  AtomicU64 reserved[4];
+  AtomicI64 shown_expiry_unix_ns;  // the holder's wall time of it, for people
+  AtomicU64 reserved[3];
 };
 
 // Written by the lease holder only; the text is guarded by a seqlock
@@ -117,8 +121,8 @@ struct alignas(kCacheLine) MirrorLease {
 struct alignas(kCacheLine) MirrorHealth {
   AtomicU64 configured;  // 1 from a lease holder's start to its clean stop
   AtomicU64 connected;
-  AtomicI64 last_success_ns;
-  AtomicI64 last_error_ns;
+  AtomicI64 last_success_unix_ns;
+  AtomicI64 last_error_unix_ns;
   AtomicU64 reconnects;
   AtomicI64 publish_lag_ns;
   AtomicU64 commands_sent;

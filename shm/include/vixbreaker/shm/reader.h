@@ -155,8 +155,9 @@ struct Totals {
   uint64_t episodes_ended = 0;
 };
 
-// The mirror's lines of the segment (lease, health), judged at `now_ns`.
-MirrorView ReadMirror(const SegmentLayout& layout, int64_t now_ns);
+// The mirror's lines of the segment (lease, health), judged now (the lease
+// on this host's monotonic clock).
+MirrorView ReadMirror(const SegmentLayout& layout);
 
 struct Snapshot {
   int64_t now_ns = 0;
