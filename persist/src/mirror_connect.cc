@@ -41,6 +41,10 @@ void Mirror::Loop::Connect(int64_t now) {
   if (!ConnectMain(co)) return;
   absl::StatusOr<std::string> run_id = ReadRunId();
   if (!run_id.ok()) return;
+  // Connecting can take several timeouts (more with Sentinel): renew the
+  // lease before the second connection.
+  StepLease(shm::RealtimeNowNs());
+  if (!holder_) return;
   co.endpoint = master_;
   co.client_name += "-sub";
   absl::StatusOr<std::unique_ptr<internal::RedisConnection>> sub =
