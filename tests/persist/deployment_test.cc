@@ -176,6 +176,39 @@ TEST(SentinelTest, UnknownMasterOrWrongPasswordIsReportedPerSentinel) {
   EXPECT_FALSE(unknown.Connected());
 }
 
+TEST(SentinelTest, ADemotedMasterIsNeverWrittenTo) {
+  SentinelCluster cluster(WithPasswords());
+  ASSERT_TRUE(cluster.Start());
+  const std::string url =
+      cluster.Url(absl::StrCat(":", kMasterPassword), SentinelQuery());
+  Host a("sentinel-demoted");
+  ASSERT_TRUE(a.StartMirror(FastMirrorOptions(url)).ok());
+  ASSERT_TRUE(Listening({&a}, cluster.master(), 1));
+  // Swap the roles behind the sentinels' backs: they keep naming the old
+  // master (they look again only every few seconds), which is a replica now.
+  {
+    RedisClient replica(cluster.replica());
+    ASSERT_EQ(replica.Command({"REPLICAOF", "NO", "ONE"}).str, "OK");
+    RedisClient master(cluster.master());
+    ASSERT_EQ(master
+                  .Command({"REPLICAOF", "127.0.0.1",
+                            absl::StrCat(cluster.replica().port())})
+                  .str,
+              "OK");
+  }
+  a.Panic();  // its SET meets READONLY: the mirror resolves again
+  ASSERT_TRUE(WaitFor([&] {
+    return a.CountLogLinesNow(
+               {"REDIS_ERROR_PANIC_TS", "\"kind\":\"not_master\""}) == 1 &&
+           a.Health().error_text.find("ROLE says slave") != std::string::npos;
+  })) << "a demoted master went unnoticed: "
+      << a.Log();
+  EXPECT_FALSE(a.Connected()) << "connected to a replica";
+  EXPECT_TRUE(a.Episode().active) << "the local episode goes on";
+  EXPECT_EQ(cluster.ReportedMasterPort(0), cluster.master().port())
+      << "the sentinels caught up too soon for this test to mean anything";
+}
+
 TEST(SentinelFailoverTest, TwoHostsFollowThePromotedReplicaAndKeepTheEpisode) {
   SentinelCluster cluster(WithPasswords());
   ASSERT_TRUE(cluster.Start());
