@@ -53,8 +53,9 @@ struct Fleet::Host {
     engine.reset();
     (void)shm::Segment::Destroy(segment);
   }
-  shm::Scope& global() {
-    return engine->segment()->mutable_layout()->scopes[0];
+  const shm::Scope& global() { return *engine->global_scope().scope; }
+  persist::HealthSnapshot health() {
+    return persist::ReadHealth(engine->segment()->layout());
   }
   int64_t remote() {
     return global().remote_start_ns.load(std::memory_order_acquire);
@@ -129,8 +130,7 @@ absl::StatusOr<std::unique_ptr<Fleet>> Fleet::Start(
   const bool ready = Await(
       [&] {
         for (auto& h : fleet->hosts_) {
-          const auto& layout = *h->engine->segment()->mutable_layout();
-          if (!persist::ReadHealth(layout).connected) return false;
+          if (!h->health().connected) return false;
         }
         // PUBLISH answers how many subscribers got it; a mirror takes a
         // foreign message as "look now" and polls once.
@@ -157,8 +157,7 @@ Fleet::~Fleet() { hosts_.clear(); }
 uint64_t Fleet::MirrorCommands() const {
   uint64_t total = 0;
   for (const auto& h : hosts_) {
-    total += persist::ReadHealth(*h->engine->segment()->mutable_layout())
-                 .commands_sent;
+    total += h->health().commands_sent;
   }
   return total;
 }

@@ -225,6 +225,7 @@ void Mirror::Loop::FailConnection(const absl::Status& status,
 void Mirror::Loop::Disconnect() {
   conn_.reset();
   sub_.reset();
+  if (holder_) ClearRemoteCaches();
   if (holder_) health_.SetConnected(false);
 }
 
@@ -233,7 +234,7 @@ std::optional<internal::Reply> Mirror::Loop::Exec(
   if (conn_ == nullptr) return std::nullopt;
   // A holder that stalled (SIGSTOP, swap) past its lease must not write
   // once a standby has taken over.
-  if (!HoldsLease(layout_->lease, pid_)) {
+  if (!HoldsLease(region_.lease, pid_)) {
     LoseLease();
     return std::nullopt;
   }

@@ -91,7 +91,7 @@ class DecisionLoad {
 int64_t SharedEpisode(Host& a, Host& b, RedisClient& master) {
   a.Panic();
   EXPECT_TRUE(WaitFor([&] {
-    const int64_t s = a.layout().scopes[0].mirror_published_ns.load();
+    const int64_t s = a.Global().mirror_published_ns.load();
     return s != 0 && master.Get(kKey) == persist::FormatUnixSeconds(s) &&
            b.Episode().remote_start_ns == s;
   })) << "host B never cached host A's published start";
@@ -100,7 +100,7 @@ int64_t SharedEpisode(Host& a, Host& b, RedisClient& master) {
   EXPECT_EQ(b.Episode().start_ns, start) << "B did not join A's episode";
   // Steady state: B's mirror has confirmed the adopted start in Redis too.
   EXPECT_TRUE(WaitFor([&] {
-    return b.layout().scopes[0].mirror_published_ns.load() == start;
+    return b.Global().mirror_published_ns.load() == start;
   })) << "B's mirror never confirmed the start it adopted";
   return start;
 }
@@ -342,7 +342,7 @@ TEST(BlackholeTest, TimeoutFiresDecisionsGoOnAndTheFleetAgreesAfterHealing) {
   direct.Panic();
   int64_t next_start = 0;
   ASSERT_TRUE(WaitFor([&] {
-    next_start = direct.layout().scopes[0].mirror_published_ns.load();
+    next_start = direct.Global().mirror_published_ns.load();
     return next_start == direct.Episode().start_ns &&
            client.Get(kKey) == persist::FormatUnixSeconds(next_start);
   })) << "the healthy host's new episode never reached Redis";
