@@ -94,6 +94,27 @@ if not failures:
 sys.exit(1 if failures else 0)
 PY
 
+# fleetbench (bench/fleet), short: 8 hosts, 3 episodes, a 2 s long episode.
+fleetbench=$(dirname "$vixbench")/../fleet/fleetbench
+[[ -x $fleetbench ]] || { echo "smoke: no fleetbench at $fleetbench" >&2; exit 1; }
+echo "smoke: fleetbench with redis://127.0.0.1:$port"
+"$fleetbench" --json --redis "redis://127.0.0.1:$port" --hosts 8 --rounds 3 \
+  --long-seconds 2 > "$work/fleet.json" 2> "$work/fleet.err" ||
+  { cat "$work/fleet.err" >&2; exit 1; }
+python3 - "$work/fleet.json" << 'PY'
+import json, sys
+run = json.load(open(sys.argv[1]))
+missing = [k for k in ["adoption_ms", "commands_per_host_per_s",
+                       "redis_cpu_s_per_s", "redis_memory", "bars",
+                       "meets_bars", "machine", "command"] if k not in run]
+if run.get("adoption_ms", {}).get("samples", 0) != 3 * 7:
+    missing.append("adoption_ms.samples != 21")
+for m in missing:
+    print("smoke: FAIL fleet:", m, file=sys.stderr)
+sys.exit(1 if missing else 0)
+PY
+echo "smoke: fleetbench JSON has every required field"
+
 if /usr/bin/python3 -c 'import matplotlib' 2> /dev/null; then
   /usr/bin/python3 "$root/scripts/plot_latency.py" "$work/redis.json" "$work/latency.png"
   [[ -s $work/latency.png ]] || { echo "smoke: the plot is empty" >&2; exit 1; }

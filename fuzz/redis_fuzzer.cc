@@ -1,6 +1,7 @@
-// Fuzzes the Redis mirror's pure parsers (persist/): the Redis URL and the
-// value under the key, which any writer (the predecessor, a person with
-// redis-cli) controls. Checks what a successful parse promises.
+// Fuzzes the Redis mirror's pure parsers (persist/): the Redis URL (all
+// three schemes) and the value under the key, which any writer (the
+// predecessor, a person with redis-cli) controls. Checks what a successful
+// parse promises.
 #include <cstdint>
 #include <string>
 
@@ -25,19 +26,47 @@ void CheckUrl(absl::string_view text) {
   if (endpoint->transport == Transport::kTcp) {
     VIX_FUZZ_CHECK(endpoint->port >= 1 && endpoint->port <= 65535, text);
     VIX_FUZZ_CHECK(!endpoint->host.empty(), text);
+  } else if (endpoint->transport == Transport::kSentinel) {
+    VIX_FUZZ_CHECK(!endpoint->sentinels.empty(), text);
+    VIX_FUZZ_CHECK(endpoint->sentinels.size() <= 16, text);
+    for (const persist::HostPort& s : endpoint->sentinels) {
+      VIX_FUZZ_CHECK(!s.host.empty(), text);
+      VIX_FUZZ_CHECK(s.port >= 1 && s.port <= 65535, text);
+    }
+    VIX_FUZZ_CHECK(!endpoint->master_name.empty(), text);
+    // What Redacted() prints parses again to the same place.
+    absl::StatusOr<persist::RedisEndpoint> again =
+        persist::ParseRedisUrl(endpoint->Redacted());
+    VIX_FUZZ_CHECK(!again.ok() || again->master_name == endpoint->master_name,
+                   text);
   } else {
     VIX_FUZZ_CHECK(
         !endpoint->unix_path.empty() && endpoint->unix_path[0] == '/', text);
   }
   VIX_FUZZ_CHECK(endpoint->db >= 0, text);
   // A password long enough not to occur by chance never shows in output.
-  const std::string& password = endpoint->password;
   const std::string redacted = endpoint->Redacted();
-  if (password.size() >= 6 &&
-      endpoint->host.find(password) == std::string::npos &&
-      endpoint->unix_path.find(password) == std::string::npos &&
-      endpoint->user.find(password) == std::string::npos) {
-    VIX_FUZZ_CHECK(redacted.find(password) == std::string::npos, text);
+  for (const std::string* secret :
+       {&endpoint->password, &endpoint->sentinel_password}) {
+    const std::string& password = *secret;
+    bool elsewhere =
+        endpoint->host.find(password) != std::string::npos ||
+        endpoint->unix_path.find(password) != std::string::npos ||
+        endpoint->user.find(password) != std::string::npos ||
+        endpoint->sentinel_user.find(password) != std::string::npos ||
+        endpoint->master_name.find(password) != std::string::npos;
+    for (const persist::HostPort& s : endpoint->sentinels) {
+      elsewhere = elsewhere || s.host.find(password) != std::string::npos;
+    }
+    // A password holding delimiters can be spelled by neighbouring fields
+    // ("26379,[::1]" from two sentinels); the db's digits can spell one.
+    elsewhere =
+        elsewhere ||
+        password.find_first_of(":,[]/@?&=.") != std::string::npos ||
+        std::to_string(endpoint->db).find(password) != std::string::npos;
+    if (password.size() >= 6 && !elsewhere) {
+      VIX_FUZZ_CHECK(redacted.find(password) == std::string::npos, text);
+    }
   }
 }
 

@@ -51,20 +51,6 @@ absl::Status RequirePositive(absl::Duration d, absl::string_view name) {
   return absl::OkStatus();
 }
 
-// The kind under which a failed exchange is logged (once) and explained.
-absl::string_view KindOf(const absl::Status& status,
-                         absl::string_view otherwise) {
-  if (absl::IsDeadlineExceeded(status)) return "timeout";
-  if (absl::IsPermissionDenied(status)) return "auth";
-  if (absl::IsDataLoss(status)) return "protocol";
-  if (absl::IsInvalidArgument(status)) return "select";
-  return otherwise;
-}
-
-std::string FirstWord(absl::string_view text) {
-  return std::string(text.substr(0, text.find(' ')));
-}
-
 }  // namespace
 
 absl::StatusOr<UnhealthyPolicy> ParseUnhealthyPolicy(absl::string_view text) {
@@ -179,6 +165,11 @@ Mirror::Loop::Loop(shm::Engine& engine, MirrorOptions options,
       run_id_check_ns_(10 * Ns(options_.poll_interval)),
       backoff_ns_(Ns(options_.backoff_initial)) {
   mirror_id_ = absl::StrFormat("%016x", random_());
+  if (endpoint_.transport == RedisEndpoint::Transport::kSentinel) {
+    resolver_ = std::make_unique<internal::SentinelResolver>(
+        endpoint_, options_.connect_timeout, options_.command_timeout,
+        absl::StrCat("vixmirror-", pid_), &commands_);
+  }
   scopes_.resize(table_.capacity());
   stop_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 }
@@ -218,6 +209,7 @@ void Mirror::Loop::Run() {
     FlushCommandCount();
     WaitForWork();
   }
+  switches_.reset();
   if (holder_) {
     Disconnect();
     ClearRemoteCaches();
@@ -233,6 +225,7 @@ void Mirror::Loop::Iterate(int64_t now) {
   StepLease(now);
   if (!holder_) return;
   DiscoverScopes();
+  WatchSwitches(now);
   if (!connected()) {
     if (now < next_connect_ns_) return;
     Connect(now);
@@ -253,14 +246,20 @@ void Mirror::Loop::Iterate(int64_t now) {
 }
 
 void Mirror::Loop::WaitForWork() {
-  pollfd fds[2] = {{stop_fd_, POLLIN, 0},
-                   {sub_ != nullptr ? sub_->fd() : -1, POLLIN, 0}};
+  pollfd fds[3] = {{stop_fd_, POLLIN, 0},
+                   {sub_ != nullptr ? sub_->fd() : -1, POLLIN, 0},
+                   {switches_ != nullptr ? switches_->fd() : -1, POLLIN, 0}};
   const int timeout_ms =
       static_cast<int>(std::max<int64_t>(1, scan_ns_ / 1'000'000));
-  if (poll(fds, 2, timeout_ms) <= 0 || sub_ == nullptr) return;
-  if (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+  if (poll(fds, 3, timeout_ms) <= 0) return;
+  constexpr short kReadable = POLLIN | POLLHUP | POLLERR;
+  if (sub_ != nullptr && (fds[1].revents & kReadable)) {
     absl::Status read = sub_->ReadSocket();
     if (!read.ok()) FailConnection(read, "io");
+  }
+  if (switches_ != nullptr && (fds[2].revents & kReadable)) {
+    absl::Status read = switches_->ReadSocket();
+    if (!read.ok()) DropSwitches(read);
   }
 }
 
@@ -306,6 +305,7 @@ void Mirror::Loop::LoseLease() {
   // Someone else holds it now: drop everything without touching health.
   conn_.reset();
   sub_.reset();
+  switches_.reset();
   ClearRemoteCaches();
   holder_ = false;
   holds_lease_->store(false, std::memory_order_relaxed);
@@ -316,152 +316,6 @@ void Mirror::Loop::LoseLease() {
 
 void Mirror::Loop::ResetScopesForNewHolder() {
   for (ScopeSync& s : scopes_) s = ScopeSync{};
-}
-
-// ---- connections ----------------------------------------------------------
-
-void Mirror::Loop::Connect(int64_t now) {
-  internal::ConnectionOptions co;
-  co.endpoint = endpoint_;
-  co.connect_timeout = options_.connect_timeout;
-  co.command_timeout = options_.command_timeout;
-  co.client_name = absl::StrCat("vixmirror-", pid_);
-  absl::StatusOr<std::unique_ptr<internal::RedisConnection>> conn =
-      internal::RedisConnection::Connect(co, &commands_);
-  if (!conn.ok()) return FailConnection(conn.status(), "connect");
-  conn_ = *std::move(conn);
-  absl::StatusOr<std::string> run_id = ReadRunId();
-  if (!run_id.ok()) return;
-  co.client_name += "-sub";
-  absl::StatusOr<std::unique_ptr<internal::RedisConnection>> sub =
-      internal::RedisConnection::Connect(co, &commands_);
-  if (!sub.ok()) return FailConnection(sub.status(), "connect");
-  sub_ = *std::move(sub);
-  std::vector<std::string> subscribe = {"SUBSCRIBE"};
-  for (const ScopeSync& s : scopes_) {
-    if (s.known) subscribe.push_back(s.channel);
-  }
-  if (subscribe.size() > 1) {
-    absl::Status sent = sub_->Send(subscribe);
-    if (!sent.ok()) return FailConnection(sent, "io");
-  }
-  ++generation_;
-  const bool restarted = !run_id_.empty() && *run_id != run_id_;
-  run_id_ = *run_id;
-  if (ever_connected_) health_.CountReconnect();
-  const bool reconnect = ever_connected_;
-  ever_connected_ = true;
-  health_.SetConnected(true);
-  MarkSuccess();
-  backoff_ns_ = Ns(options_.backoff_initial);
-  next_poll_ns_ = now;  // resynchronise every scope at once
-  next_run_id_check_ns_ = now + run_id_check_ns_;
-  ClearLoggedErrors(/*connection_kinds=*/true, "");
-  std::string fields = ",\"redis\":";
-  shm::AppendJsonString(endpoint_.Redacted(), &fields);
-  absl::StrAppend(&fields, ",\"run_id\":");
-  shm::AppendJsonString(run_id_, &fields);
-  absl::StrAppend(&fields, ",\"reconnect\":", reconnect ? "true" : "false",
-                  ",\"redis_restarted\":", restarted ? "true" : "false");
-  Log("REDIS_CONNECTED", fields);
-}
-
-absl::StatusOr<std::string> Mirror::Loop::ReadRunId() {
-  std::optional<internal::Reply> reply = Exec({"INFO", "server"});
-  if (!reply.has_value()) {
-    return absl::UnavailableError("connection lost during INFO");
-  }
-  if (reply->IsError()) {
-    // NOAUTH and the like: the connection is useless, start over.
-    absl::Status refused = absl::PermissionDeniedError(absl::StrCat(
-        "Redis at ", endpoint_.Redacted(), " refused INFO: ", reply->str));
-    FailConnection(refused, "auth");
-    return refused;
-  }
-  if (reply->type != internal::Reply::Type::kString) return std::string();
-  const size_t at = reply->str.find("run_id:");
-  if (at == std::string::npos) return std::string();
-  const size_t begin = at + 7;
-  const size_t end = reply->str.find_first_of("\r\n", begin);
-  return reply->str.substr(begin, end - begin);
-}
-
-void Mirror::Loop::CheckRunId(int64_t now) {
-  next_run_id_check_ns_ = now + run_id_check_ns_;
-  absl::StatusOr<std::string> id = ReadRunId();
-  if (!id.ok() || id->empty()) return;
-  if (!run_id_.empty() && *id != run_id_) {
-    // Restarted behind a connection that survived (a proxy): its keys may
-    // be gone, so missing keys are published again, not taken as ends.
-    ++generation_;
-    next_poll_ns_ = now;
-    std::string fields = ",\"previous_run_id\":";
-    shm::AppendJsonString(run_id_, &fields);
-    absl::StrAppend(&fields, ",\"run_id\":");
-    shm::AppendJsonString(*id, &fields);
-    Log("REDIS_RESTART_DETECTED", fields);
-  }
-  run_id_ = *id;
-}
-
-void Mirror::Loop::FailConnection(const absl::Status& status,
-                                  absl::string_view otherwise_kind) {
-  const int64_t now = WallNow();
-  Disconnect();
-  health_.Error(now, status.message());
-  LogErrorOnce(KindOf(status, otherwise_kind), "", status.message());
-  // Equal jitter: half the backoff fixed, half random, so a fleet that lost
-  // Redis together does not reconnect in lockstep.
-  const int64_t half = backoff_ns_ / 2;
-  next_connect_ns_ =
-      now + half +
-      static_cast<int64_t>(random_() % static_cast<uint64_t>(half + 1));
-  backoff_ns_ = std::min(2 * backoff_ns_, Ns(options_.backoff_max));
-}
-
-void Mirror::Loop::Disconnect() {
-  conn_.reset();
-  sub_.reset();
-  if (holder_) ClearRemoteCaches();
-  if (holder_) health_.SetConnected(false);
-}
-
-std::optional<internal::Reply> Mirror::Loop::Exec(
-    const std::vector<std::string>& argv) {
-  if (conn_ == nullptr) return std::nullopt;
-  // A holder that stalled (SIGSTOP, swap) past its lease must not write
-  // once a standby has taken over.
-  if (!HoldsLease(region_.lease, pid_)) {
-    LoseLease();
-    return std::nullopt;
-  }
-  absl::StatusOr<internal::Reply> reply = conn_->Command(argv);
-  if (!reply.ok()) {
-    FailConnection(reply.status(), "io");
-    return std::nullopt;
-  }
-  if (reply->IsError() && !absl::StartsWith(reply->str, "WRONGTYPE")) {
-    const std::string text = absl::StrCat(argv[0], " failed: ", reply->str);
-    health_.Error(WallNow(), text);
-    LogErrorOnce(absl::StrCat("error_reply:", FirstWord(reply->str)), "", text);
-  } else {
-    MarkSuccess();
-  }
-  return *std::move(reply);
-}
-
-void Mirror::Loop::MarkSuccess() {
-  const int64_t now = WallNow();
-  const int64_t mono = shm::MonotonicNowNs();
-  health_.Success(now);
-  // Renewed in steps so the line panic decisions read is written about
-  // once a second at most; the window stays >= 3/4 of health_window_ns_.
-  const int64_t step = std::min<int64_t>(1'000'000'000, health_window_ns_ / 4);
-  if (mono - healthy_renewed_ns_ >= step) {
-    health_.RenewHealthyUntil(mono + health_window_ns_,
-                              now + health_window_ns_);
-    healthy_renewed_ns_ = mono;
-  }
 }
 
 void Mirror::Loop::FlushCommandCount() {

@@ -1,6 +1,7 @@
 // The mirror thread's state and steps (internal to persist/).
-//   mirror_loop.cc  options, Start, the thread, the lease, connections, logging
-//   mirror_sync.cc  the per-scope protocol of SPEC 5
+//   mirror_loop.cc     options, Start, the thread, the lease, logging
+//   mirror_connect.cc  connections, Sentinel resolution and switches, Exec
+//   mirror_sync.cc     the per-scope protocol of SPEC 5
 #ifndef VIXBREAKER_PERSIST_SRC_MIRROR_LOOP_H_
 #define VIXBREAKER_PERSIST_SRC_MIRROR_LOOP_H_
 
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "redis_connection.h"
+#include "sentinel.h"
 #include "vixbreaker/persist/health.h"
 #include "vixbreaker/persist/mirror.h"
 #include "vixbreaker/persist/wire.h"
@@ -70,7 +72,15 @@ class Mirror::Loop {
   void AcquireLease(int64_t now);
   void LoseLease();
   void ResetScopesForNewHolder();
+
+  // ---- mirror_connect.cc
   void Connect(int64_t now);
+  // The main connection: direct, or to the master the sentinels name.
+  bool ConnectMain(const internal::ConnectionOptions& co);
+  // Sentinel only: keeps a +switch-master subscription open and acts on it.
+  void WatchSwitches(int64_t now);
+  void DropSwitches(const absl::Status& status);
+  void OnSwitch(const internal::MasterSwitch& change);
   void FailConnection(const absl::Status& status,
                       absl::string_view otherwise_kind);
   void Disconnect();
@@ -153,6 +163,12 @@ class Mirror::Loop {
   int64_t last_renew_ns_ = 0;  // CLOCK_MONOTONIC
   std::unique_ptr<internal::RedisConnection> conn_;
   std::unique_ptr<internal::RedisConnection> sub_;
+  // Sentinel (SPEC 14): the resolver, the master it found, the
+  // +switch-master subscription on a sentinel (kept across reconnects).
+  std::unique_ptr<internal::SentinelResolver> resolver_;
+  RedisEndpoint master_;  // what conn_ and sub_ talk to
+  std::unique_ptr<internal::RedisConnection> switches_;
+  int64_t next_switches_ns_ = 0;
   uint64_t generation_ = 0;  // +1 per connection or detected restart
   std::string run_id_;
   bool ever_connected_ = false;

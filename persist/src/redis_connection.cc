@@ -72,6 +72,11 @@ std::vector<size_t> Lengths(const std::vector<std::string>& argv,
 absl::StatusOr<std::unique_ptr<RedisConnection>> RedisConnection::Connect(
     const ConnectionOptions& options, uint64_t* commands) {
   const RedisEndpoint& ep = options.endpoint;
+  if (ep.transport == RedisEndpoint::Transport::kSentinel) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "cannot connect to ", ep.Redacted(),
+        " directly: a sentinel URL is resolved to its master first"));
+  }
   const timeval tv = absl::ToTimeval(options.connect_timeout);
   redisContext* c = ep.transport == RedisEndpoint::Transport::kUnix
                         ? redisConnectUnixWithTimeout(ep.unix_path.c_str(), tv)

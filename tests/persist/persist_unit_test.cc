@@ -58,8 +58,9 @@ TEST(RedisUrlTest, Ipv6AndUnix) {
 
 TEST(RedisUrlTest, RejectsBadUrlsWithClearErrors) {
   const std::pair<const char*, const char*> cases[] = {
-      {"", "must start with redis:// or unix://"},
-      {"http://h:1/0", "must start with redis:// or unix://"},
+      {"", "must start with redis://, redis-sentinel:// or unix://"},
+      {"http://h:1/0",
+       "must start with redis://, redis-sentinel:// or unix://"},
       {"rediss://h:1/0", "TLS"},
       {"redis://", "missing host"},
       {"redis://h:0/0", "1..65535"},
@@ -75,6 +76,25 @@ TEST(RedisUrlTest, RejectsBadUrlsWithClearErrors) {
       {"unix://", "absolute socket path"},
       {"unix://host/path", "no host"},
       {"unix:///p?x=1", "db=N"},
+      // redis-sentinel:// (SPEC 14)
+      {"redis-sentinel://", "needs /MASTER"},
+      {"redis-sentinel://h:1", "needs /MASTER"},
+      {"redis-sentinel:///m", "lists no sentinel"},
+      {"redis-sentinel://h:1/", "master's name"},
+      {"redis-sentinel://h:1,/m", "missing host"},
+      {"redis-sentinel://h:1,,h:2/m", "missing host"},
+      {"redis-sentinel://h:99999/m", "1..65535"},
+      {"redis-sentinel://h:1/m/x", "bad character in master name"},
+      {"redis-sentinel://h:1/m?db=x", "database"},
+      {"redis-sentinel://h:1/m?timeout=1", "unknown query parameter"},
+      {"redis-sentinel://h:1/m?db=1&db=2", "given twice"},
+      {"redis-sentinel://h:1/m?sentinel_password=", "empty sentinel_password"},
+      {"redis-sentinel://h:1/m?sentinel_user=%zz", "escape"},
+      {"redis-sentinel://h:1/m#f", "fragments"},
+      {"redis-sentinel://u@h:1/m", "user:password@"},
+      {"redis-sentinel://h:1,h:2,h:3,h:4,h:5,h:6,h:7,h:8,h:9,h:10,h:11,h:12,"
+       "h:13,h:14,h:15,h:16,h:17/m",
+       "more than 16"},
   };
   for (const auto& [url, expected] : cases) {
     auto ep = ParseRedisUrl(url);
@@ -85,11 +105,15 @@ TEST(RedisUrlTest, RejectsBadUrlsWithClearErrors) {
   }
 }
 
-TEST(RedisUrlTest, ErrorsNeverShowThePassword) {
+TEST(RedisUrlTest, ErrorsNeverShowAPassword) {
   // A '/' in an unencoded password shifts it into host and port.
   for (const char* url :
        {"redis://u:top/secret@h:1/0", "redis://u:topsecret@h:99999/0",
-        "redis://u:topsecret@h:1/zz", "redis://u:top secret@h:1/0"}) {
+        "redis://u:topsecret@h:1/zz", "redis://u:top secret@h:1/0",
+        "redis-sentinel://u:top/secret@h:1/m",
+        "redis-sentinel://h:1/m?sentinel_password=topsecret&zz=topsecret",
+        "redis-sentinel://h:1/m?sentinel_password=topsecret&db=topsecret",
+        "redis-sentinel://u:topsecret@h:topsecret/m"}) {
     auto ep = ParseRedisUrl(url);
     ASSERT_FALSE(ep.ok()) << "should be rejected";
     EXPECT_EQ(ep.status().message().find("secret"), std::string::npos)

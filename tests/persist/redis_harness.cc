@@ -56,7 +56,7 @@ redisContext* ConnectTo(const RedisServer& server, absl::Duration timeout) {
   redisContext* c =
       server.port() == 0
           ? redisConnectUnixWithTimeout(server.unix_path().c_str(), tv)
-          : redisConnectWithTimeout("127.0.0.1", server.port(), tv);
+          : redisConnectWithTimeout("127.0.0.1", server.client_port(), tv);
   if (c == nullptr) return nullptr;
   if (c->err != 0) {
     redisFree(c);
@@ -67,6 +67,8 @@ redisContext* ConnectTo(const RedisServer& server, absl::Duration timeout) {
 }
 
 }  // namespace
+
+std::string FindRedisServer() { return FindProgram("redis-server"); }
 
 std::string FindRedisServer() { return FindProgram("redis-server"); }
 
@@ -187,12 +189,28 @@ std::string RedisServer::Url(const std::string& credentials) const {
 
 RedisClient::RedisClient(const RedisServer& server) {
   context_ = ConnectTo(server, absl::Seconds(5));
-  if (context_ != nullptr && !server.admin_password().empty()) {
-    TestReply auth = Command({"AUTH", server.admin_password()});
-    EXPECT_EQ(auth.type, TestReply::Type::kStatus) << auth.str;
-  }
+  Authenticate(server.admin_password());
   EXPECT_TRUE(context_ != nullptr)
       << "test client cannot connect to redis-server on port " << server.port();
+}
+
+RedisClient::RedisClient(int port, const std::string& password) {
+  const timeval tv = absl::ToTimeval(absl::Seconds(5));
+  context_ = redisConnectWithTimeout("127.0.0.1", port, tv);
+  if (context_ != nullptr && context_->err != 0) {
+    redisFree(context_);
+    context_ = nullptr;
+  }
+  if (context_ != nullptr) redisSetTimeout(context_, tv);
+  Authenticate(password);
+  EXPECT_TRUE(context_ != nullptr)
+      << "test client cannot connect to 127.0.0.1:" << port;
+}
+
+void RedisClient::Authenticate(const std::string& password) {
+  if (context_ == nullptr || password.empty()) return;
+  TestReply auth = Command({"AUTH", password});
+  EXPECT_EQ(auth.type, TestReply::Type::kStatus) << auth.str;
 }
 
 RedisClient::~RedisClient() {

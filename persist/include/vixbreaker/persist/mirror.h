@@ -69,8 +69,12 @@ struct MirrorOptions {
   // holder process is gone). Must cover a stalled Redis call: see
   // ValidateMirrorOptions.
   absl::Duration lease_period = absl::Seconds(5);
+  // Reconnect delays double from backoff_initial up to backoff_max, with
+  // equal jitter. backoff_max bounds how long after Redis answers again a
+  // disconnected mirror takes to notice (SPEC 14: within a poll interval),
+  // so it defaults to the poll interval.
   absl::Duration backoff_initial = absl::Milliseconds(100);
-  absl::Duration backoff_max = absl::Seconds(5);
+  absl::Duration backoff_max = absl::Seconds(1);
   // How often the segment is checked for local episode changes.
   absl::Duration scan_interval = absl::Milliseconds(5);
   // A Redis value further ahead than this is rejected as far future.
