@@ -4,6 +4,7 @@
 #define VIXBREAKER_TESTS_INSPECT_INSPECT_TEST_UTIL_H_
 
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,7 +14,11 @@
 
 namespace vix::testing {
 
-inline const std::string kVixctl = VIX_VIXCTL_PATH;
+// The vixctl under test: VIX_VIXCTL if set (to run the tests against
+// another build), else the one built with the tests.
+inline const std::string kVixctl = std::getenv("VIX_VIXCTL") != nullptr
+                                       ? std::getenv("VIX_VIXCTL")
+                                       : VIX_VIXCTL_PATH;
 inline const std::string kDecideDriver = VIX_DECIDE_DRIVER_PATH;
 inline const std::string kGoldenDir = VIX_GOLDEN_DIR;
 inline const std::string kDashboardPath = VIX_DASHBOARD_PATH;

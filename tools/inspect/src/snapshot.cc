@@ -210,6 +210,7 @@ Snapshot Inspector::Read(const shm::Segment& segment, int64_t now_ns) const {
   }
   snapshot.mirror = ReadMirror(layout, now_ns);
   ReadSlots(layout, snapshot);
+  snapshot.window = shm::ReadWindow(layout, now_ns);
   return snapshot;
 }
 

@@ -6,6 +6,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "vixbreaker/core/breaker.h"
 #include "vixbreaker/core/json.h"
 #include "vixbreaker/inspect/text_table.h"
 #include "vixbreaker/shm/event_log.h"
@@ -132,8 +133,32 @@ std::string MirrorSection(const Snapshot& s, const Highlights& hl) {
                       "invalid values %d\n",
                       LagText(m.publish_lag_ns), m.commands_sent,
                       m.redis_errors, m.invalid_values),
-      absl::StrFormat("  error  last %s: %s\n", Ago(s.now_ns, m.last_error_ns),
-                      error_text));
+      m.last_error_ns == 0
+          ? std::string("  error  none\n")
+          : absl::StrFormat("  error  last %s: %s\n",
+                            Ago(s.now_ns, m.last_error_ns), error_text));
+}
+
+std::string RatioText(const shm::WindowCounts& c) {
+  return absl::StrFormat("panic ratio %.3f (%d of %d samples)", c.PanicRatio(),
+                         c.panic, c.total);
+}
+
+// The rolling-window breaker (SPEC 6): mode, ratio, recent transitions.
+std::string BreakerSection(const Snapshot& s) {
+  const shm::WindowSnapshot& w = s.window;
+  std::string out =
+      absl::StrFormat("\nBREAKER  %s, %s in the last %s, %d transitions\n",
+                      BreakerModeName(w.mode), RatioText(w.counts),
+                      DurationText(w.window_ns), w.transitions);
+  const size_t first = w.history.size() > 5 ? w.history.size() - 5 : 0;
+  for (size_t i = w.history.size(); i-- > first;) {
+    const shm::WindowTransitionRecord& r = w.history[i];
+    absl::StrAppendFormat(&out, "  %s  %s -> %s at ratio %.3f (pid %d)\n",
+                          TimeText(r.at_ns), BreakerModeName(r.from),
+                          BreakerModeName(r.to), r.panic_ratio, r.pid);
+  }
+  return out;
 }
 
 void AppendCounterCells(const Counters& c, std::vector<Cell>& row) {
@@ -296,7 +321,59 @@ std::string TotalsJson(const Totals& t) {
       .Done();
 }
 
+std::string BreakerJson(const shm::WindowSnapshot& w) {
+  std::vector<std::string> history;
+  for (const shm::WindowTransitionRecord& r : w.history) {
+    history.push_back(JsonObject()
+                          .UInt("sequence", r.sequence)
+                          .UnixSeconds("at", r.at_ns)
+                          .Str("from", BreakerModeName(r.from))
+                          .Str("to", BreakerModeName(r.to))
+                          .Num("panic_ratio", r.panic_ratio)
+                          .UInt("panic_samples", r.panic_samples)
+                          .UInt("total_samples", r.total_samples)
+                          .Int("pid", r.pid)
+                          .Done());
+  }
+  return JsonObject()
+      .Str("mode", BreakerModeName(w.mode))
+      .Num("panic_ratio", w.counts.PanicRatio())
+      .UInt("panic_samples", w.counts.panic)
+      .UInt("total_samples", w.counts.total)
+      .Seconds("window_s", w.window_ns)
+      .UInt("transitions", w.transitions)
+      .UInt("late_samples", w.late_samples)
+      .UInt("saturated_samples", w.saturated_samples)
+      .Raw("recent_transitions", JsonArray(history))
+      .Done();
+}
+
 }  // namespace
+
+std::string MirrorSummary(const Snapshot& s) {
+  const MirrorView& m = s.mirror;
+  if (!m.configured) return "MIRROR  not configured (segment alone)";
+  std::string verdict =
+      m.healthy ? "healthy" : absl::StrCat("UNHEALTHY: ", m.unhealthy_reason);
+  return absl::StrFormat("MIRROR  %s; lease pid %d, lag %s, errors %d", verdict,
+                         m.lease_holder_pid, LagText(m.publish_lag_ns),
+                         m.redis_errors);
+}
+
+std::string BreakerSummary(const Snapshot& s) {
+  return absl::StrFormat("BREAKER %s, %s", BreakerModeName(s.window.mode),
+                         RatioText(s.window.counts));
+}
+
+std::string ProcessesSummary(const Snapshot& s) {
+  const Counters& all = s.totals.all;
+  return absl::StrFormat(
+      "PROCESSES %d alive of %d slots; %d decisions, %d failsafes",
+      s.totals.slots_alive, s.totals.slots_in_use, all.total_decisions(),
+      all.failsafes);
+}
+
+std::string FormatScopeJson(const ScopeView& scope) { return ScopeJson(scope); }
 
 absl::string_view Highlights::StyleFor(const std::string& key) const {
   auto it = worse_by_key.find(key);
@@ -338,7 +415,8 @@ std::string FormatStatusTable(const Snapshot& snapshot,
   const bool healthy = HealthOf(snapshot) == Health::kHealthy;
   return absl::StrCat(
       HeaderSection(snapshot), ScopesSection(snapshot, hl),
-      MirrorSection(snapshot, hl), ProcessesSection(snapshot, hl), "\nHEALTH  ",
+      MirrorSection(snapshot, hl), BreakerSection(snapshot),
+      ProcessesSection(snapshot, hl), "\nHEALTH  ",
       healthy ? "healthy" : "mirror configured but unhealthy (exit 5)", "\n");
 }
 
@@ -361,6 +439,7 @@ std::string FormatStatusJson(const Snapshot& snapshot) {
       .Raw("mirror", MirrorJson(snapshot.mirror))
       .Raw("processes", JsonArray(processes))
       .Raw("totals", TotalsJson(snapshot.totals))
+      .Raw("breaker", BreakerJson(snapshot.window))
       .Done();
 }
 

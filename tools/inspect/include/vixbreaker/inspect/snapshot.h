@@ -28,6 +28,7 @@
 #include "vixbreaker/core/policy.h"
 #include "vixbreaker/core/types.h"
 #include "vixbreaker/shm/segment.h"
+#include "vixbreaker/shm/window.h"
 
 namespace vix::inspect {
 
@@ -154,6 +155,7 @@ struct Snapshot {
   MirrorView mirror;
   std::vector<ProcessView> processes;  // slots in use, by index
   Totals totals;
+  shm::WindowSnapshot window;  // the rolling-window breaker (SPEC 6)
 };
 
 // What `vixctl status` reports through its exit code (SPEC 9).

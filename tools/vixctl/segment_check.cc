@@ -1,0 +1,104 @@
+#include "segment_check.h"
+
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "commands.h"
+#include "vixbreaker/inspect/snapshot.h"
+#include "vixbreaker/shm/segment.h"
+
+namespace vix::ctl {
+namespace {
+
+std::string UserName(uid_t uid) {
+  const struct passwd* pw = getpwuid(uid);
+  return pw != nullptr ? pw->pw_name : absl::StrCat(uid);
+}
+
+std::string DestroyHint(const std::string& name) {
+  return absl::StrCat("if no process uses it, remove it with `vixctl destroy ",
+                      "--segment ", name, "`");
+}
+
+}  // namespace
+
+absl::Status CheckSegmentFile(const std::string& name) {
+  absl::Status valid = shm::ValidateSegmentName(name);
+  if (!valid.ok()) return valid;
+  const std::string path = shm::SegmentPath(name);
+  struct stat st;
+  if (lstat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) {
+      return absl::NotFoundError(absl::StrCat(
+          "no segment ", name, " (", path,
+          "): no process has decided on this host yet, or the name is wrong; "
+          "check --segment / VIX_SEGMENT"));
+    }
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot stat ", path, ": ", std::strerror(errno)));
+  }
+  if (S_ISDIR(st.st_mode)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        path,
+        " is a directory, not a vixbreaker segment; choose another "
+        "--segment, or remove it with `rmdir ",
+        path, "` if it is not needed"));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        path,
+        " is not a regular file, so not a vixbreaker segment; choose "
+        "another --segment"));
+  }
+  if (st.st_size == 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("segment ", path,
+                     " is empty (0 bytes): its creator died before "
+                     "sizing it, or it is not a vixbreaker segment; ",
+                     DestroyHint(name)));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckSegmentUsable(const std::string& name) {
+  absl::Status file = CheckSegmentFile(name);
+  if (!file.ok()) return file;
+  absl::StatusOr<std::unique_ptr<shm::Segment>> segment =
+      inspect::OpenForInspection(name);
+  return segment.ok() ? absl::OkStatus() : WithHints(name, segment.status());
+}
+
+absl::Status WithHints(const std::string& name, const absl::Status& status) {
+  if (!absl::IsPermissionDenied(status)) return status;
+  const std::string path = shm::SegmentPath(name);
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) return status;
+  const mode_t mode = st.st_mode & 0777;
+  if (mode & 0002) {
+    return absl::PermissionDeniedError(absl::StrFormat(
+        "segment %s has mode %04o: any user could write it; its owner (%s) "
+        "should restrict it with `chmod 600 %s` (or `chmod 660` to share it "
+        "with its group)",
+        path, mode, UserName(st.st_uid), path));
+  }
+  if (st.st_uid == geteuid()) return status;
+  const std::string owner = UserName(st.st_uid);
+  return absl::PermissionDeniedError(absl::StrFormat(
+      "cannot read segment %s: it is owned by %s (uid %d, mode %04o) and "
+      "vixctl runs as uid %d; run it as the owner: `sudo -u %s vixctl ...`",
+      path, owner, st.st_uid, mode, geteuid(), owner));
+}
+
+std::optional<int> RefuseUnusableSegment(const std::string& name) {
+  absl::Status usable = CheckSegmentUsable(name);
+  if (usable.ok() || absl::IsNotFound(usable)) return std::nullopt;
+  return Fail(ExitCodeForSegmentError(usable), usable);
+}
+
+}  // namespace vix::ctl

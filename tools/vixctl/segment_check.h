@@ -1,0 +1,36 @@
+// What vixctl says about a segment it cannot use: the file checked before
+// anything attaches (so a directory or an empty file is named at once, with
+// no wait for a creator), and hints added to attach errors (who owns it,
+// how to read it, how to fix its mode).
+#ifndef VIXBREAKER_TOOLS_VIXCTL_SEGMENT_CHECK_H_
+#define VIXBREAKER_TOOLS_VIXCTL_SEGMENT_CHECK_H_
+
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+
+namespace vix::ctl {
+
+// NotFound if /dev/shm/NAME does not exist; FailedPrecondition for a
+// directory, a special file or an empty file; OK for a non-empty regular
+// file (which may still fail validation).
+absl::Status CheckSegmentFile(const std::string& name);
+
+// CheckSegmentFile, then a read-only attach that validates the header, so
+// a corrupt or foreign segment is one error (no engine log lines). NotFound
+// if it does not exist.
+absl::Status CheckSegmentUsable(const std::string& name);
+
+// `status` (an error attaching `name`) with a hint for permission problems:
+// the owner and mode, and how to read it.
+absl::Status WithHints(const std::string& name, const absl::Status& status);
+
+// For a command that may create the segment: nullopt when the segment is
+// missing or usable; otherwise prints the one error line and returns the
+// exit code.
+std::optional<int> RefuseUnusableSegment(const std::string& name);
+
+}  // namespace vix::ctl
+
+#endif  // VIXBREAKER_TOOLS_VIXCTL_SEGMENT_CHECK_H_
