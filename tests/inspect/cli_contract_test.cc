@@ -52,6 +52,14 @@ TEST(CliContractTest, EveryCommandHasHelp) {
   for (const auto& [command, flag] : flag_of) {
     EXPECT_TRUE(absl::StrContains(overview.out, "  " + command)) << command;
   }
+  for (const std::string flag :
+       {"--now", "--client-timeout-ms", "--key-prefix", "--poll-interval",
+        "--refresh-interval", "--connect-timeout", "--command-timeout",
+        "--lease", "--version"}) {
+    EXPECT_TRUE(absl::StrContains(overview.out, flag))
+        << "`vixctl help` omits " << flag << ":\n"
+        << overview.out;
+  }
 }
 
 TEST(CliContractTest, VersionNamesTheLayout) {

@@ -7,6 +7,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -203,6 +206,23 @@ TEST(CliSegmentTest, AWorldWritableSegmentSuggestsChmod) {
   EXPECT_TRUE(absl::StrContains(r.err, absl::StrCat("chmod 600 ", path)))
       << r.err;
   EXPECT_FALSE(absl::StrContains(r.err, "vixctl destroy")) << r.err;
+}
+
+// Another user's segment: the error names the owner and how to read it.
+TEST(CliSegmentTest, AForeignOwnersSegmentSaysWhoOwnsItAndWhatToDo) {
+  ScopedSegmentName name("foreign-owner");
+  CreateEmptySegment(name.name());
+  const std::string path = shm::SegmentPath(name.name());
+  const uid_t other = geteuid() == 0 ? 1001 : geteuid();
+  ASSERT_EQ(geteuid(), 0u)
+      << "this test runs as root to give the segment to another uid";
+  ASSERT_EQ(chown(path.c_str(), other, static_cast<gid_t>(-1)), 0)
+      << std::strerror(errno);
+  RunResult r = Vixctl({"status", "--segment", name.name()});
+  EXPECT_EQ(r.exit_code, kExitIncompatible) << r.err;
+  EXPECT_EQ(LineCount(r.err), 1) << r.err;
+  EXPECT_TRUE(absl::StrContains(r.err, "uid 1001")) << r.err;
+  EXPECT_TRUE(absl::StrContains(r.err, "sudo -u ")) << r.err;
 }
 
 }  // namespace

@@ -92,8 +92,8 @@ constexpr Entry kCommands[] = {
      "  refuses while live processes or a live mirror are attached (exit 1,\n"
      "  naming them) unless --force; refuses a file that is not a\n"
      "  vixbreaker segment whatever the flags\n"},
-    {"scope", "scope list | scope rm NAME",
-     "named scopes and their state; remove one with no episode", ""},
+    {"scope", "scope list [--now UNIX_SECONDS]",
+     "the named scopes and their episodes (read-only)", ""},
     {"help", "help [COMMAND]", "this text, or one command's", ""},
 };
 
@@ -113,9 +113,7 @@ constexpr char kGlobal[] =
 std::string OverviewHelp() {
   std::string out = "usage: vixctl [global flags] COMMAND [flags]\n";
   for (const Entry& e : kCommands) {
-    absl::StrAppend(&out, "  ", e.name,
-                    std::string(10 - std::string(e.name).size(), ' '),
-                    e.summary, "\n");
+    absl::StrAppend(&out, "  ", e.synopsis, "\n      ", e.summary, "\n");
   }
   absl::StrAppend(&out, kGlobal, kExitCodes,
                   "run `vixctl help COMMAND` for a command's flags\n");
