@@ -6,7 +6,6 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
-#include "vixbreaker/core/breaker.h"
 #include "vixbreaker/core/json.h"
 #include "vixbreaker/inspect/text_table.h"
 #include "vixbreaker/shm/event_log.h"
@@ -137,28 +136,6 @@ std::string MirrorSection(const Snapshot& s, const Highlights& hl) {
           ? std::string("  error  none\n")
           : absl::StrFormat("  error  last %s: %s\n",
                             Ago(s.now_ns, m.last_error_ns), error_text));
-}
-
-std::string RatioText(const shm::WindowCounts& c) {
-  return absl::StrFormat("panic ratio %.3f (%d of %d samples)", c.PanicRatio(),
-                         c.panic, c.total);
-}
-
-// The rolling-window breaker (SPEC 6): mode, ratio, recent transitions.
-std::string BreakerSection(const Snapshot& s) {
-  const shm::WindowSnapshot& w = s.window;
-  std::string out =
-      absl::StrFormat("\nBREAKER  %s, %s in the last %s, %d transitions\n",
-                      BreakerModeName(w.mode), RatioText(w.counts),
-                      DurationText(w.window_ns), w.transitions);
-  const size_t first = w.history.size() > 5 ? w.history.size() - 5 : 0;
-  for (size_t i = w.history.size(); i-- > first;) {
-    const shm::WindowTransitionRecord& r = w.history[i];
-    absl::StrAppendFormat(&out, "  %s  %s -> %s at ratio %.3f (pid %d)\n",
-                          TimeText(r.at_ns), BreakerModeName(r.from),
-                          BreakerModeName(r.to), r.panic_ratio, r.pid);
-  }
-  return out;
 }
 
 void AppendCounterCells(const Counters& c, std::vector<Cell>& row) {
@@ -321,33 +298,6 @@ std::string TotalsJson(const Totals& t) {
       .Done();
 }
 
-std::string BreakerJson(const shm::WindowSnapshot& w) {
-  std::vector<std::string> history;
-  for (const shm::WindowTransitionRecord& r : w.history) {
-    history.push_back(JsonObject()
-                          .UInt("sequence", r.sequence)
-                          .UnixSeconds("at", r.at_ns)
-                          .Str("from", BreakerModeName(r.from))
-                          .Str("to", BreakerModeName(r.to))
-                          .Num("panic_ratio", r.panic_ratio)
-                          .UInt("panic_samples", r.panic_samples)
-                          .UInt("total_samples", r.total_samples)
-                          .Int("pid", r.pid)
-                          .Done());
-  }
-  return JsonObject()
-      .Str("mode", BreakerModeName(w.mode))
-      .Num("panic_ratio", w.counts.PanicRatio())
-      .UInt("panic_samples", w.counts.panic)
-      .UInt("total_samples", w.counts.total)
-      .Seconds("window_s", w.window_ns)
-      .UInt("transitions", w.transitions)
-      .UInt("late_samples", w.late_samples)
-      .UInt("saturated_samples", w.saturated_samples)
-      .Raw("recent_transitions", JsonArray(history))
-      .Done();
-}
-
 }  // namespace
 
 std::string MirrorSummary(const Snapshot& s) {
@@ -358,11 +308,6 @@ std::string MirrorSummary(const Snapshot& s) {
   return absl::StrFormat("MIRROR  %s; lease pid %d, lag %s, errors %d", verdict,
                          m.lease_holder_pid, LagText(m.publish_lag_ns),
                          m.redis_errors);
-}
-
-std::string BreakerSummary(const Snapshot& s) {
-  return absl::StrFormat("BREAKER %s, %s", BreakerModeName(s.window.mode),
-                         RatioText(s.window.counts));
 }
 
 std::string ProcessesSummary(const Snapshot& s) {
@@ -415,7 +360,7 @@ std::string FormatStatusTable(const Snapshot& snapshot,
   const bool healthy = HealthOf(snapshot) == Health::kHealthy;
   return absl::StrCat(
       HeaderSection(snapshot), ScopesSection(snapshot, hl),
-      MirrorSection(snapshot, hl), BreakerSection(snapshot),
+      MirrorSection(snapshot, hl), FormatBreakerSection(snapshot),
       ProcessesSection(snapshot, hl), "\nHEALTH  ",
       healthy ? "healthy" : "mirror configured but unhealthy (exit 5)", "\n");
 }
@@ -439,7 +384,7 @@ std::string FormatStatusJson(const Snapshot& snapshot) {
       .Raw("mirror", MirrorJson(snapshot.mirror))
       .Raw("processes", JsonArray(processes))
       .Raw("totals", TotalsJson(snapshot.totals))
-      .Raw("breaker", BreakerJson(snapshot.window))
+      .Raw("breaker", FormatBreakerJson(snapshot.window))
       .Done();
 }
 

@@ -38,6 +38,10 @@ std::string MirrorSummary(const Snapshot& snapshot);
 std::string BreakerSummary(const Snapshot& snapshot);
 std::string ProcessesSummary(const Snapshot& snapshot);
 
+// The table's BREAKER section and the "breaker" object of the JSON.
+std::string FormatBreakerSection(const Snapshot& snapshot);
+std::string FormatBreakerJson(const shm::WindowSnapshot& window);
+
 // The multi-section table; `highlights` (may be null) colours changed cells.
 std::string FormatStatusTable(const Snapshot& snapshot,
                               const Highlights* highlights = nullptr);
