@@ -74,6 +74,13 @@ TEST(CliSegmentTest, DestroyRefusesAFileThatIsNotASegmentEvenForced) {
     EXPECT_EQ(LineCount(r.err), 1) << r.err;
     EXPECT_TRUE(Exists(name.name())) << "destroy removed a foreign file";
   }
+  // Reading it says so, and does not suggest the destroy that refuses it.
+  RunResult status = Vixctl({"status", "--segment", name.name()});
+  EXPECT_EQ(status.exit_code, kExitIncompatible) << status.err;
+  EXPECT_TRUE(absl::StrContains(status.err, "not a vixbreaker segment"))
+      << status.err;
+  EXPECT_FALSE(absl::StrContains(status.err, "vixctl destroy --segment"))
+      << status.err;
 }
 
 TEST(CliSegmentTest, DestroyRemovesAnIdleSegment) {

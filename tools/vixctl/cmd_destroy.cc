@@ -1,9 +1,5 @@
 // vixctl destroy: removes the segment, but never one in use (SPEC 12) and
 // never a file that is not a vixbreaker segment.
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cstddef>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -22,25 +18,6 @@
 
 namespace vix::ctl {
 namespace {
-
-// Reads the header's first words without mapping the file: the magic, or
-// for a creator that died before publishing it, the layout major it had
-// already written.
-bool LooksLikeSegment(const std::string& path) {
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return true;  // unreadable: let the removal say why
-  uint64_t magic = 0;
-  uint32_t major = 0;
-  const bool read_magic =
-      pread(fd, &magic, sizeof magic, offsetof(shm::SegmentHeader, magic)) ==
-      sizeof magic;
-  const bool read_major =
-      pread(fd, &major, sizeof major,
-            offsetof(shm::SegmentHeader, layout_major)) == sizeof major;
-  close(fd);
-  if (read_magic && magic == shm::kMagic) return true;
-  return read_magic && magic == 0 && read_major && major != 0;
-}
 
 // Who still uses a readable segment: a live mirror lease holder and live
 // deciding processes, as "mirror lease holder pid 12; processes 34, 56".

@@ -1,16 +1,19 @@
 #include "segment_check.h"
 
+#include <fcntl.h>
 #include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "commands.h"
 #include "vixbreaker/inspect/snapshot.h"
+#include "vixbreaker/shm/layout.h"
 #include "vixbreaker/shm/segment.h"
 
 namespace vix::ctl {
@@ -27,6 +30,22 @@ std::string DestroyHint(const std::string& name) {
 }
 
 }  // namespace
+
+bool LooksLikeSegment(const std::string& path) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return true;
+  uint64_t magic = 0;
+  uint32_t major = 0;
+  const bool read_magic =
+      pread(fd, &magic, sizeof magic, offsetof(shm::SegmentHeader, magic)) ==
+      sizeof magic;
+  const bool read_major =
+      pread(fd, &major, sizeof major,
+            offsetof(shm::SegmentHeader, layout_major)) == sizeof major;
+  close(fd);
+  if (read_magic && magic == shm::kMagic) return true;
+  return read_magic && magic == 0 && read_major && major != 0;
+}
 
 absl::Status CheckSegmentFile(const std::string& name) {
   absl::Status valid = shm::ValidateSegmentName(name);
@@ -75,8 +94,16 @@ absl::Status CheckSegmentUsable(const std::string& name) {
 }
 
 absl::Status WithHints(const std::string& name, const absl::Status& status) {
-  if (!absl::IsPermissionDenied(status)) return status;
   const std::string path = shm::SegmentPath(name);
+  if (absl::IsDataLoss(status) && !LooksLikeSegment(path)) {
+    return absl::DataLossError(absl::StrCat(
+        path,
+        " is not a vixbreaker segment (no vixbreaker header); choose "
+        "the right --segment, or, if you are sure nothing uses it, remove it "
+        "by hand (`rm ",
+        path, "`): `vixctl destroy` removes segments only"));
+  }
+  if (!absl::IsPermissionDenied(status)) return status;
   struct stat st;
   if (stat(path.c_str(), &st) != 0) return status;
   const mode_t mode = st.st_mode & 0777;

@@ -22,8 +22,15 @@ absl::Status CheckSegmentFile(const std::string& name);
 // if it does not exist.
 absl::Status CheckSegmentUsable(const std::string& name);
 
-// `status` (an error attaching `name`) with a hint for permission problems:
-// the owner and mode, and how to read it.
+// Whether the file at `path` starts with a vixbreaker header: the magic,
+// or for a creator that died before publishing it, the layout major it had
+// already written. An unreadable file counts as one (its removal or attach
+// then says why).
+bool LooksLikeSegment(const std::string& path);
+
+// `status` (an error attaching `name`) with a hint for permission problems
+// (the owner and mode, and how to read it) and, for a file that is not a
+// segment, what to do instead of `vixctl destroy` (which refuses it).
 absl::Status WithHints(const std::string& name, const absl::Status& status);
 
 // For a command that may create the segment: nullopt when the segment is
