@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "gtest/gtest.h"
 #include "inspect_test_util.h"
+#include "vixbreaker/shm/engine.h"
 #include "vixbreaker/shm/layout.h"
 #include "vixbreaker/shm/process.h"
 #include "vixbreaker/shm/scope_name.h"
@@ -195,15 +196,18 @@ TEST(CliContractTest, AByteOrderMarkInTheConfigIsIgnored) {
 TEST(CliContractTest, AFullScopeTableIsARuntimeFailure) {
   ScopedSegmentName name("full");
   auto segment = CreateEmptySegment(name.name());
-  // Fill every entry but the global scope's.
-  for (uint32_t i = 0; i < shm::kScopeCapacity; ++i) {
-    shm::Scope& scope = segment->mutable_layout()->scopes[i];
-    if ((scope.state.load(std::memory_order_relaxed) & 0xff) ==
-        shm::kScopeUsed) {
-      continue;
+  {
+    // Fill the table through the engine (in this process).
+    shm::EngineOptions options;
+    options.segment.name = name.name();
+    options.log_fd = -1;
+    auto engine = shm::Engine::Open(options);
+    ASSERT_TRUE(engine.ok()) << engine.status();
+    int created = 0;
+    while (
+        (*engine)->FindOrCreateScope(absl::StrCat("filler-", created)).ok()) {
+      ASSERT_LT(++created, 100000) << "the scope table never filled";
     }
-    shm::WriteScopeName(scope, absl::StrCat("filler-", i));
-    scope.state.store(shm::kScopeUsed, std::memory_order_release);
   }
   RunResult r = Vixctl({"decide", "--status", "panic", "--scope", "one-more",
                         "--segment", name.name()});

@@ -50,9 +50,7 @@ TEST(MirrorLagTest, PublishLagIsRedisLatencyNotTheEpisodeAge) {
     options.name = name.name();
     auto segment = shm::Segment::OpenOrCreate(options);
     ASSERT_TRUE(segment.ok()) << segment.status();
-    (*segment)
-        ->mutable_layout()
-        ->scopes[shm::kGlobalScopeIndex]
+    shm::ScopesOf(*(*segment)->mutable_layout())[shm::kGlobalScopeIndex]
         .last_transition_ns.store(thirty_s_ago * 1'000'000'000,
                                   std::memory_order_relaxed);
   }
