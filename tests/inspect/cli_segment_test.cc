@@ -215,6 +215,34 @@ TEST(CliSegmentTest, AWorldWritableSegmentSuggestsChmod) {
   EXPECT_FALSE(absl::StrContains(r.err, "vixctl destroy")) << r.err;
 }
 
+TEST(CliSegmentTest, ScopeRmRemovesAnIdleScopeOnly) {
+  ScopedSegmentName name("scope-rm");
+  auto panic = [&](const std::string& status, const std::string& scope) {
+    RunResult r = Vixctl({"decide", "--status", status, "--scope", scope,
+                          "--segment", name.name()});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  };
+  panic("panic", "done-x");
+  panic("normal", "done-x");
+  panic("panic", "busy-x");
+
+  RunResult busy = Vixctl({"scope", "rm", "busy-x", "--segment", name.name()});
+  EXPECT_EQ(busy.exit_code, kExitError) << busy.err;
+  EXPECT_TRUE(ScopeExists(name.name(), "busy-x")) << "removed while running";
+
+  RunResult done =
+      Vixctl({"scope", "rm", "done-x", "--json", "--segment", name.name()});
+  EXPECT_EQ(done.exit_code, 0) << done.err;
+  EXPECT_EQ(done.out, "{\"scope\":\"done-x\",\"removed\":true}\n");
+  EXPECT_FALSE(ScopeExists(name.name(), "done-x"));
+
+  RunResult again = Vixctl({"scope", "rm", "done-x", "--segment", name.name()});
+  EXPECT_EQ(again.exit_code, kExitNoSegment) << again.err;
+  RunResult missing = Vixctl(
+      {"scope", "rm", "x", "--segment", UniqueSegmentName("scope-rm-none")});
+  EXPECT_EQ(missing.exit_code, kExitNoSegment) << missing.err;
+}
+
 // Another user's segment: the error names the owner and how to read it.
 TEST(CliSegmentTest, AForeignOwnersSegmentSaysWhoOwnsItAndWhatToDo) {
   ScopedSegmentName name("foreign-owner");

@@ -63,15 +63,6 @@ void PrintDecisionText(const Decision& d) {
               std::string(ReasonName(d.reason)).c_str());
 }
 
-absl::StatusOr<std::unique_ptr<shm::Engine>> OpenEngine(const Flags& flags) {
-  absl::StatusOr<Config> config = LoadConfig();
-  if (!config.ok()) return config.status();
-  shm::EngineOptions options;
-  options.segment.name = flags.segment();
-  options.config = *config;
-  return shm::Engine::Open(options);
-}
-
 }  // namespace
 
 int RunPolicy(const Args& args) {

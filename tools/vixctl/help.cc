@@ -92,8 +92,12 @@ constexpr Entry kCommands[] = {
      "  refuses while live processes or a live mirror are attached (exit 1,\n"
      "  naming them) unless --force; refuses a file that is not a\n"
      "  vixbreaker segment whatever the flags\n"},
-    {"scope", "scope list [--now UNIX_SECONDS]",
-     "the named scopes and their episodes (read-only)", ""},
+    {"scope", "scope list [--now UNIX_SECONDS] | scope rm NAME",
+     "the named scopes and their episodes; remove one with no episode",
+     "  list               read-only\n"
+     "  rm NAME            refused (exit 1) while an episode runs, exit 3 if\n"
+     "                     there is no such scope; its entry is reused, and\n"
+     "                     a process still holding it decides fail-safe\n"},
     {"help", "help [COMMAND]", "this text, or one command's", ""},
 };
 

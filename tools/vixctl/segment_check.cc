@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "commands.h"
+#include "vixbreaker/inspect/config_file.h"
 #include "vixbreaker/inspect/snapshot.h"
 #include "vixbreaker/shm/layout.h"
 #include "vixbreaker/shm/segment.h"
@@ -126,6 +127,15 @@ std::optional<int> RefuseUnusableSegment(const std::string& name) {
   absl::Status usable = CheckSegmentUsable(name);
   if (usable.ok() || absl::IsNotFound(usable)) return std::nullopt;
   return Fail(ExitCodeForSegmentError(usable), usable);
+}
+
+absl::StatusOr<std::unique_ptr<shm::Engine>> OpenEngine(const Flags& flags) {
+  absl::StatusOr<Config> config = inspect::LoadConfigFromEnv();
+  if (!config.ok()) return config.status();
+  shm::EngineOptions options;
+  options.segment.name = flags.segment();
+  options.config = *config;
+  return shm::Engine::Open(options);
 }
 
 }  // namespace vix::ctl

@@ -5,10 +5,14 @@
 #ifndef VIXBREAKER_TOOLS_VIXCTL_SEGMENT_CHECK_H_
 #define VIXBREAKER_TOOLS_VIXCTL_SEGMENT_CHECK_H_
 
+#include <memory>
 #include <optional>
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "flags.h"
+#include "vixbreaker/shm/engine.h"
 
 namespace vix::ctl {
 
@@ -37,6 +41,10 @@ absl::Status WithHints(const std::string& name, const absl::Status& status);
 // missing or usable; otherwise prints the one error line and returns the
 // exit code.
 std::optional<int> RefuseUnusableSegment(const std::string& name);
+
+// An engine on --segment with the configuration of VIX_CONFIG (creating
+// the segment if it is missing: check first where that must not happen).
+absl::StatusOr<std::unique_ptr<shm::Engine>> OpenEngine(const Flags& flags);
 
 }  // namespace vix::ctl
 
