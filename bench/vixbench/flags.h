@@ -1,34 +1,32 @@
-// vixbench's flags: `--name value`, `--name=value` and boolean `--name`.
-// Unknown flags and missing or malformed values are errors naming the flag.
-#ifndef VIXBREAKER_TOOLS_VIXBENCH_FLAGS_H_
-#define VIXBREAKER_TOOLS_VIXBENCH_FLAGS_H_
+// vixbench's flags: the parser vixctl uses (vix::cli::Flags), with a
+// string-returning Get for the harness's call sites.
+#ifndef VIXBREAKER_BENCH_VIXBENCH_FLAGS_H_
+#define VIXBREAKER_BENCH_VIXBENCH_FLAGS_H_
 
-#include <map>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "vixbreaker/cli/flags.h"
 
 namespace vix::bench {
 
-class Flags {
+class Flags : public cli::Flags {
  public:
   static absl::StatusOr<Flags> Parse(const std::vector<std::string>& args,
                                      const std::set<std::string>& with_value,
                                      const std::set<std::string>& boolean);
-  bool Has(absl::string_view name) const;
-  std::string Get(absl::string_view name, std::string fallback = "") const;
-  absl::StatusOr<double> GetDouble(absl::string_view name, double fallback,
-                                   double min, double max) const;
-  absl::StatusOr<int64_t> GetInt(absl::string_view name, int64_t fallback,
-                                 int64_t min, int64_t max) const;
+  // The value, or `fallback` when the flag is absent.
+  std::string Get(absl::string_view name, std::string fallback = "") const {
+    return GetOr(name, fallback);
+  }
 
  private:
-  std::map<std::string, std::string, std::less<>> values_;
+  explicit Flags(cli::Flags flags) : cli::Flags(std::move(flags)) {}
 };
 
 }  // namespace vix::bench
 
-#endif  // VIXBREAKER_TOOLS_VIXBENCH_FLAGS_H_
+#endif  // VIXBREAKER_BENCH_VIXBENCH_FLAGS_H_

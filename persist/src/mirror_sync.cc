@@ -1,4 +1,5 @@
 // The per-scope protocol of SPEC 5 (see mirror.h for the summary).
+#include <chrono>
 #include <cstdlib>
 
 #include "absl/strings/match.h"
@@ -177,6 +178,9 @@ void Mirror::Loop::PublishLocal(ScopeSync& s, int64_t word, uint64_t started,
   // Adopted from our cache: only confirm, never write it back to Redis
   // (it may have been deleted there since, SPEC 3).
   const bool from_cache = EpisodeWord::Unconfirmed(word);
+  // The lag reported is this exchange's round trip: Redis latency, never
+  // the age of the episode (SPEC 5).
+  const auto sent = std::chrono::steady_clock::now();
   bool wrote = false;
   if (!from_cache) {
     std::vector<std::string> set = {"SET", s.key, text, "EX",
@@ -235,7 +239,9 @@ void Mirror::Loop::PublishLocal(ScopeSync& s, int64_t word, uint64_t started,
                     ",\"why\":\"key_missing\"");
     Log("PANIC_TIMESTAMP_REPUBLISHED", fields);
   } else {
-    health_.SetPublishLag(now - sc.last_transition_ns.load(kRelaxed));
+    health_.SetPublishLag(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                              std::chrono::steady_clock::now() - sent)
+                              .count());
   }
   Announce(s, "set", text);
 }

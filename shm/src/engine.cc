@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "vixbreaker/core/parse.h"
 #include "vixbreaker/shm/process.h"
+#include "vixbreaker/shm/reader.h"
 #include "vixbreaker/shm/scope_name.h"
 
 namespace vix::shm {

@@ -243,6 +243,7 @@ Snapshot Inspector::Read(const Segment& segment, int64_t now_ns) const {
   }
   snapshot.mirror = ReadMirrorLines(layout);
   ReadSlots(layout, snapshot);
+  snapshot.window = shm::ReadWindow(layout, now_ns);
   return snapshot;
 }
 

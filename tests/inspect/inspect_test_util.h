@@ -4,6 +4,7 @@
 #define VIXBREAKER_TESTS_INSPECT_INSPECT_TEST_UTIL_H_
 
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>

@@ -64,11 +64,23 @@ class RawClient {
 
 class ServeTest : public ::testing::Test {
  protected:
-  // Starts `vixctl serve` on an ephemeral port of 127.0.0.1.
-  void StartServer(const std::string& segment) {
-    server_ = std::make_unique<Child>(std::vector<std::string>{
-        kVixctl, "serve", "--listen", "127.0.0.1:0", "--segment", segment,
-        "--json", "--client-timeout-ms", "300"});
+  // Starts `vixctl serve` on an ephemeral port of 127.0.0.1, its stderr
+  // in `log_path` if given.
+  void StartServer(const std::string& segment,
+                   const std::string& client_timeout_ms = "300",
+                   const std::string& log_path = "") {
+    std::vector<std::string> argv = {
+        kVixctl,          "serve", "--listen", "127.0.0.1:0",
+        "--segment",      segment, "--json",   "--client-timeout-ms",
+        client_timeout_ms};
+    if (!log_path.empty()) {
+      // exec: the shell becomes vixctl, so signals reach it.
+      argv = {"/bin/sh", "-c", absl::StrCat("exec \"$@\" 2>", log_path), "sh"};
+      argv.insert(argv.end(), {kVixctl, "serve", "--listen", "127.0.0.1:0",
+                               "--segment", segment, "--json",
+                               "--client-timeout-ms", client_timeout_ms});
+    }
+    server_ = std::make_unique<Child>(argv);
     std::string line;
     ASSERT_TRUE(server_->ReadLine(&line)) << "serve printed no address";
     const std::string key = "\"listen\":\"127.0.0.1:";
@@ -221,6 +233,65 @@ TEST_F(ServeTest, MissingSegmentIsReportedAsDown) {
       up.out, "vixbreaker_segment_up{segment=\"" + name_.name() + "\"} 1\n"))
       << up.out;
   StopServer();
+}
+
+TEST_F(ServeTest, HeadGetsTheHeadersWithoutABody) {
+  auto segment = CreateEmptySegment(name_.name());
+  StartServer(name_.name());
+  RawClient head(port_);
+  ASSERT_TRUE(head.connected());
+  ASSERT_TRUE(head.Send("HEAD /metrics HTTP/1.1\r\nHost: x\r\n\r\n"));
+  std::string reply;
+  ASSERT_TRUE(head.ReadUntilClosed(&reply)) << "server kept it open";
+  EXPECT_TRUE(absl::StartsWith(reply, "HTTP/1.1 200 ")) << reply;
+  EXPECT_TRUE(absl::StrContains(reply, "Content-Length: ")) << reply;
+  EXPECT_TRUE(absl::EndsWith(reply, "\r\n\r\n")) << "a body after HEAD:\n"
+                                                 << reply;
+  StopServer();
+}
+
+// 64 connections that never send a request (the old cap) must not lock a
+// scraper out while they wait for their deadline.
+TEST_F(ServeTest, IdleConnectionsNeverLockScrapersOut) {
+  ASSERT_TRUE(OnPath("curl")) << kCurlMissing;
+  auto segment = CreateEmptySegment(name_.name());
+  StartServer(name_.name(), /*client_timeout_ms=*/"20000");
+  std::vector<std::unique_ptr<RawClient>> idle;
+  for (int i = 0; i < 64; ++i) {
+    idle.push_back(std::make_unique<RawClient>(port_));
+    ASSERT_TRUE(idle.back()->connected()) << "connection " << i;
+  }
+  for (int i = 0; i < 3; ++i) {
+    RunResult scrape = Curl({Url("/metrics")});
+    EXPECT_TRUE(absl::StrContains(scrape.out, "\n200 "))
+        << "scrape " << i << " with 64 idle connections open: " << scrape.out
+        << scrape.err;
+  }
+  StopServer();
+}
+
+TEST_F(ServeTest, LogsItsStartAndEachSegmentStateOnce) {
+  ASSERT_TRUE(OnPath("curl")) << kCurlMissing;
+  TempDir dir;
+  const std::string log = dir.path() + "/serve.log";
+  StartServer(name_.name(), "300", log);  // the segment does not exist yet
+  for (int i = 0; i < 3; ++i) Curl({Url("/metrics")});
+  auto segment = CreateEmptySegment(name_.name());
+  for (int i = 0; i < 3; ++i) Curl({Url("/metrics")});
+  StopServer();
+  const std::string text = ReadFileOrDie(log);
+  auto count = [&](const std::string& needle) {
+    size_t n = 0;
+    for (size_t at = text.find(needle); at != std::string::npos;
+         at = text.find(needle, at + 1)) {
+      ++n;
+    }
+    return n;
+  };
+  EXPECT_EQ(count("\"event\":\"SERVE_STARTED\""), 1u) << text;
+  EXPECT_EQ(count("\"up\":false,\"error\":\"no segment"), 1u) << text;
+  EXPECT_EQ(count("\"up\":true"), 1u) << text;
+  EXPECT_EQ(count("\"event\":\"SERVE_STOPPED\""), 1u) << text;
 }
 
 TEST(ServeFlagsTest, BadListenAddressExitsTwo) {

@@ -21,7 +21,8 @@ constexpr char kTmuxMissing[] =
 // the exit code, then waits for Enter so the pane can still be inspected.
 class WatchSession {
  public:
-  explicit WatchSession(const std::string& segment)
+  explicit WatchSession(const std::string& segment, int columns = 160,
+                        int rows = 60)
       : socket_(UniqueSegmentName("tmux")) {
     const std::string d = dir_.path();
     const std::string script =
@@ -29,9 +30,10 @@ class WatchSession {
                      " watch --segment ", segment, "; rc=$?; stty -g > ", d,
                      "/after; echo $rc > ", d, "/rc.tmp; mv ", d, "/rc.tmp ", d,
                      "/rc; read line");
-    started_ = Tmux({"new-session", "-d", "-s", "watch", "-x", "160", "-y",
-                     "60", absl::StrCat("sh -c '", script, "'")})
-                   .exit_code == 0;
+    started_ =
+        Tmux({"new-session", "-d", "-s", "watch", "-x", absl::StrCat(columns),
+              "-y", absl::StrCat(rows), absl::StrCat("sh -c '", script, "'")})
+            .exit_code == 0;
   }
   ~WatchSession() { Tmux({"kill-server"}); }
 
@@ -147,6 +149,39 @@ TEST_F(WatchTest, WaitsForAMissingSegment) {
   ASSERT_TRUE(watch.ScreenShows("cannot be read")) << watch.Screen();
   auto segment = CreateEmptySegment(missing.name());
   ASSERT_TRUE(watch.ScreenShows("RECENT CHANGES")) << watch.Screen();
+  watch.Press("q");
+  watch.ExpectCleanExit();
+}
+
+// 80x24 with one active scope among 40 idle ones: the active scope, the
+// mirror line and the health line are on screen, the rest summarised.
+TEST_F(WatchTest, FitsEightyByTwentyFourWithManyScopes) {
+  for (int i = 0; i < 40; ++i) {
+    RunResult idle = vix::testing::Run({kVixctl, "decide", "--status", "panic",
+                                        "--scope", absl::StrCat("idle-", i),
+                                        "--segment", name_.name()});
+    ASSERT_EQ(idle.exit_code, 0) << idle.err;
+    RunResult calm = vix::testing::Run({kVixctl, "decide", "--status", "normal",
+                                        "--scope", absl::StrCat("idle-", i),
+                                        "--segment", name_.name()});
+    ASSERT_EQ(calm.exit_code, 0) << calm.err;
+  }
+  RunResult active =
+      vix::testing::Run({kVixctl, "panic", "start", "--scope", "zz-active",
+                         "--segment", name_.name()});
+  ASSERT_EQ(active.exit_code, 0) << active.err;
+
+  WatchSession watch(name_.name(), 80, 24);
+  ASSERT_TRUE(watch.started());
+  ASSERT_TRUE(watch.ScreenShows("RECENT CHANGES")) << watch.Screen();
+  const std::string screen = watch.Screen();
+  EXPECT_TRUE(absl::StrContains(screen, "zz-active")) << screen;
+  EXPECT_TRUE(absl::StrContains(screen, "MIRROR  healthy")) << screen;
+  EXPECT_TRUE(absl::StrContains(screen, "HEALTH  healthy")) << screen;
+  EXPECT_TRUE(absl::StrContains(screen, " idle scopes")) << screen;
+  EXPECT_LT(screen.find("zz-active"), screen.find("idle-0"))
+      << "the active scope is listed first:\n"
+      << screen;
   watch.Press("q");
   watch.ExpectCleanExit();
 }

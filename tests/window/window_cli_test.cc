@@ -98,12 +98,24 @@ TEST(VixctlZscoreTest, PrintsZAndStatus) {
     const char* json;
   };
   const Case cases[] = {
-      {"1,2,3", "4", "{\"z\":2,\"status\":\"panic\"}"},
-      {"1,2,3", "3.5", "{\"z\":1.5,\"status\":\"warning\"}"},
-      {"1,2,3", "0.5", "{\"z\":1.5,\"status\":\"warning\"}"},  // below mean
-      {"1,2,3", "2.5", "{\"z\":0.5,\"status\":\"normal\"}"},
-      {"1.5,2.5", "40", "{\"z\":0,\"status\":\"normal\"}"},      // < 3 samples
-      {"2.5,2.5,2.5", "40", "{\"z\":0,\"status\":\"normal\"}"},  // stddev 0
+      {"1,2,3", "4",
+       "{\"z\":2,\"status\":\"panic\",\"samples_used\":3,\"samples_dropped\":"
+       "0}"},
+      {"1,2,3", "3.5",
+       "{\"z\":1.5,\"status\":\"warning\",\"samples_used\":3,\"samples_"
+       "dropped\":0}"},
+      {"1,2,3", "0.5",
+       "{\"z\":1.5,\"status\":\"warning\",\"samples_used\":3,\"samples_"
+       "dropped\":0}"},  // below mean
+      {"1,2,3", "2.5",
+       "{\"z\":0.5,\"status\":\"normal\",\"samples_used\":3,\"samples_"
+       "dropped\":0}"},
+      {"1.5,2.5", "40",
+       "{\"z\":0,\"status\":\"normal\",\"samples_used\":2,\"samples_dropped\":"
+       "0}"},  // < 3 samples
+      {"2.5,2.5,2.5", "40",
+       "{\"z\":0,\"status\":\"normal\",\"samples_used\":3,\"samples_dropped\":"
+       "0}"},  // stddev 0
   };
   for (const Case& c : cases) {
     const RunResult r = Vixctl(

@@ -5,11 +5,15 @@
 #include "absl/strings/str_cat.h"
 #include "commands.h"
 #include "flags.h"
+#include "segment_check.h"
+#include "values.h"
 #include "vixbreaker/core/config.h"
 #include "vixbreaker/core/json.h"
 #include "vixbreaker/core/parse.h"
 #include "vixbreaker/core/policy.h"
 #include "vixbreaker/inspect/config_file.h"
+#include "vixbreaker/inspect/status_format.h"
+#include "vixbreaker/persist/mirror.h"
 #include "vixbreaker/shm/engine.h"
 #include "vixbreaker/shm/process.h"
 #include "vixbreaker/shm/scope_name.h"
@@ -59,15 +63,6 @@ void PrintDecisionText(const Decision& d) {
               std::string(ReasonName(d.reason)).c_str());
 }
 
-absl::StatusOr<std::unique_ptr<shm::Engine>> OpenEngine(const Flags& flags) {
-  absl::StatusOr<Config> config = LoadConfig();
-  if (!config.ok()) return config.status();
-  shm::EngineOptions options;
-  options.segment.name = flags.segment();
-  options.config = *config;
-  return shm::Engine::Open(options);
-}
-
 }  // namespace
 
 int RunPolicy(const Args& args) {
@@ -90,7 +85,7 @@ int RunPolicy(const Args& args) {
   std::optional<std::string> age_text = flags->Get("age-min");
   double age_min = 0;
   if (age_text) {
-    absl::StatusOr<double> age = ParseFiniteDouble(*age_text, "--age-min");
+    absl::StatusOr<double> age = ParseAgeMinutes(*age_text);
     if (!age.ok()) return Fail(kExitUsage, age.status());
     age_min = *age;
   } else if (*status == Status::kPanic) {
@@ -118,6 +113,16 @@ int RunPolicy(const Args& args) {
   return kExitOk;
 }
 
+namespace {
+
+// A full scope table is a runtime failure (exit 1), not a bad flag.
+int FailScope(const absl::Status& status) {
+  return Fail(absl::IsInvalidArgument(status) ? kExitUsage : kExitError,
+              status);
+}
+
+}  // namespace
+
 int RunDecide(const Args& args) {
   absl::StatusOr<Flags> flags = Flags::Parse(
       args,
@@ -137,24 +142,41 @@ int RunDecide(const Args& args) {
     absl::Status stakes_ok = ParseStakes(*stakes).status();
     if (!stakes_ok.ok()) return Fail(kExitUsage, stakes_ok);
   }
+  if (auto code = RefuseUnusableSegment(flags->segment())) return *code;
   absl::StatusOr<std::unique_ptr<shm::Engine>> engine = OpenEngine(*flags);
   if (!engine.ok()) return Fail(kExitUsage, engine.status());
   absl::StatusOr<Stakes> stakes = StakesFrom(*flags, (*engine)->policy());
   if (!stakes.ok()) return Fail(kExitUsage, stakes.status());
+  // Only a panic creates a scope: a calm decision on a name that does not
+  // exist has no episode to end and leaves the table as it is.
   absl::StatusOr<shm::ScopeHandle> scope =
-      (*engine)->FindOrCreateScope(scope_name);
-  if (!scope.ok()) return Fail(kExitUsage, scope.status());
+      *status == Status::kPanic ? (*engine)->FindOrCreateScope(scope_name)
+                                : (*engine)->FindScope(scope_name);
+  const bool no_such_scope = absl::IsNotFound(scope.status());
+  if (!scope.ok() && !no_such_scope) return FailScope(scope.status());
 
-  const Decision d = (*engine)->Decide(*scope, *status, *base_ttl, *stakes);
+  Decision d;
+  bool ended_episode = false;
+  if (no_such_scope) {
+    d = Policy::DecideNoEpisode(*base_ttl, *stakes);
+  } else {
+    const bool was_active = (*engine)->Snapshot(*scope).active;
+    d = (*engine)->Decide(*scope, *status, *base_ttl, *stakes);
+    ended_episode = was_active && *status != Status::kPanic &&
+                    !(*engine)->Snapshot(*scope).active;
+  }
   (*engine)->FlushLogs();
   if (flags->json()) {
     JsonObject json = DecisionJson(d);
     json.UnixSeconds("episode_start", d.episode_start_ns)
         .Bool("first_writer", d.first_writer)
+        .Bool("ended_episode", ended_episode)
         .Str("scope", scope_name);
     std::printf("%s\n", json.Done().c_str());
   } else {
     PrintDecisionText(d);
+    if (ended_episode)
+      std::printf("ended the episode of scope %s\n", scope_name.c_str());
   }
   std::fflush(stdout);
   // The decision above is the fail-safe one; still say why, and fail.
@@ -162,6 +184,75 @@ int RunDecide(const Args& args) {
   if (!segment.ok()) return Fail(ExitCodeForSegmentError(segment), segment);
   return kExitOk;
 }
+
+namespace {
+
+// --at, else now; refused beyond what the mirror would accept.
+absl::StatusOr<int64_t> StartFrom(const Flags& flags) {
+  const int64_t now = shm::RealtimeNowNs();
+  std::optional<std::string> at = flags.Get("at");
+  if (!at) return now;
+  return ParseStartFlag(
+      *at, now,
+      absl::ToInt64Nanoseconds(persist::MirrorOptions{}.max_clock_ahead));
+}
+
+void PrintPanicResult(const Flags& flags, const JsonObject& json,
+                      const std::string& text) {
+  if (flags.json()) {
+    std::printf("%s\n", json.Done().c_str());
+  } else {
+    std::printf("%s\n", text.c_str());
+  }
+}
+
+int PanicStart(const Flags& flags, shm::Engine& engine,
+               const std::string& scope_name, int64_t at_ns) {
+  absl::StatusOr<shm::ScopeHandle> scope = engine.FindOrCreateScope(scope_name);
+  if (!scope.ok()) return FailScope(scope.status());
+  const shm::EpisodeSnapshot before = engine.Snapshot(*scope);
+  absl::Status forced = engine.ForceStart(*scope, at_ns);
+  if (!forced.ok()) return Fail(kExitError, forced);
+  const shm::EpisodeSnapshot after = engine.Snapshot(*scope);
+  engine.FlushLogs();
+  JsonObject json;
+  json.Str("scope", scope_name)
+      .UnixSeconds("episode_start", after.start_ns)
+      .Bool("forced", true)
+      .UnixSeconds("replaced_start", before.active ? before.start_ns : 0);
+  std::string text =
+      absl::StrCat("forced an episode on scope ", scope_name, " starting ",
+                   inspect::TimeText(after.start_ns));
+  if (before.active) {
+    absl::StrAppend(&text, " (replaced the start ",
+                    inspect::TimeText(before.start_ns), ")");
+  }
+  PrintPanicResult(flags, json, text);
+  return kExitOk;
+}
+
+int PanicEnd(const Flags& flags, shm::Engine& engine,
+             const std::string& scope_name) {
+  // Ending never creates: a scope that does not exist has nothing to end.
+  absl::StatusOr<shm::ScopeHandle> scope = engine.FindScope(scope_name);
+  if (absl::IsNotFound(scope.status())) {
+    return Fail(kExitNoSegment,
+                absl::StrCat("no scope \"", scope_name, "\" in segment ",
+                             flags.segment(),
+                             "; `vixctl scope list` names the scopes"));
+  }
+  if (!scope.ok()) return FailScope(scope.status());
+  absl::StatusOr<bool> ended = engine.ForceEnd(*scope);
+  if (!ended.ok()) return Fail(kExitError, ended.status());
+  engine.FlushLogs();
+  PrintPanicResult(
+      flags, JsonObject().Str("scope", scope_name).Bool("ended", *ended),
+      *ended ? absl::StrCat("ended the episode of scope ", scope_name)
+             : absl::StrCat("scope ", scope_name, " had no episode"));
+  return kExitOk;
+}
+
+}  // namespace
 
 int RunPanic(const Args& args) {
   if (args.empty() || (args[0] != "start" && args[0] != "end")) {
@@ -175,63 +266,26 @@ int RunPanic(const Args& args) {
   absl::StatusOr<Flags> flags =
       Flags::Parse(Args(args.begin() + 1, args.end()), spec);
   if (!flags.ok()) return Fail(kExitUsage, flags.status());
-  int64_t at_ns = shm::RealtimeNowNs();
-  if (std::optional<std::string> at = flags->Get("at")) {
-    absl::StatusOr<int64_t> parsed = ParseUnixSecondsToNs(*at);
-    if (!parsed.ok()) return Fail(kExitUsage, parsed.status());
-    at_ns = *parsed;
-  }
+  absl::StatusOr<int64_t> at_ns = StartFrom(*flags);
+  if (!at_ns.ok()) return Fail(kExitUsage, at_ns.status());
   absl::Status name_ok = shm::ValidateSegmentName(flags->segment());
   if (!name_ok.ok()) return Fail(kExitUsage, name_ok);
   const std::string scope_name = flags->Get("scope").value_or("global");
   absl::Status scope_ok = shm::ValidateScopeName(scope_name);
   if (!scope_ok.ok()) return Fail(kExitUsage, scope_ok);
+  if (start) {
+    if (auto code = RefuseUnusableSegment(flags->segment())) return *code;
+  } else {
+    // Only a start may create the segment.
+    absl::Status usable = CheckSegmentUsable(flags->segment());
+    if (!usable.ok()) return Fail(ExitCodeForSegmentError(usable), usable);
+  }
   absl::StatusOr<std::unique_ptr<shm::Engine>> engine = OpenEngine(*flags);
   if (!engine.ok()) return Fail(kExitUsage, engine.status());
   const absl::Status& segment = (*engine)->segment_status();
   if (!segment.ok()) return Fail(ExitCodeForSegmentError(segment), segment);
-  absl::StatusOr<shm::ScopeHandle> scope =
-      (*engine)->FindOrCreateScope(scope_name);
-  if (!scope.ok()) return Fail(kExitUsage, scope.status());
-
-  JsonObject json;
-  json.Str("scope", scope_name);
-  if (start) {
-    const shm::EpisodeSnapshot before = (*engine)->Snapshot(*scope);
-    absl::Status forced = (*engine)->ForceStart(*scope, at_ns);
-    if (!forced.ok()) return Fail(kExitError, forced);
-    const shm::EpisodeSnapshot after = (*engine)->Snapshot(*scope);
-    json.UnixSeconds("episode_start", after.start_ns)
-        .Bool("forced", true)
-        .UnixSeconds("replaced_start", before.active ? before.start_ns : 0);
-  } else {
-    absl::StatusOr<bool> ended = (*engine)->ForceEnd(*scope);
-    if (!ended.ok()) return Fail(kExitError, ended.status());
-    json.Bool("ended", *ended);
-  }
-  (*engine)->FlushLogs();
-  std::printf("%s\n", json.Done().c_str());
-  return kExitOk;
-}
-
-int RunDestroy(const Args& args) {
-  absl::StatusOr<Flags> flags = Flags::Parse(args, {});
-  if (!flags.ok()) return Fail(kExitUsage, flags.status());
-  const std::string name = flags->segment();
-  absl::Status destroyed = shm::Segment::Destroy(name);
-  if (absl::IsInvalidArgument(destroyed)) return Fail(kExitUsage, destroyed);
-  if (!destroyed.ok())
-    return Fail(ExitCodeForSegmentError(destroyed), destroyed);
-  if (flags->json()) {
-    std::printf("%s\n", JsonObject()
-                            .Str("segment", name)
-                            .Bool("destroyed", true)
-                            .Done()
-                            .c_str());
-  } else {
-    std::printf("destroyed %s\n", shm::SegmentPath(name).c_str());
-  }
-  return kExitOk;
+  return start ? PanicStart(*flags, **engine, scope_name, *at_ns)
+               : PanicEnd(*flags, **engine, scope_name);
 }
 
 }  // namespace vix::ctl

@@ -10,6 +10,8 @@
 #include "absl/strings/str_cat.h"
 #include "commands.h"
 #include "flags.h"
+#include "serve_log.h"
+#include "view.h"
 #include "vixbreaker/core/json.h"
 #include "vixbreaker/core/parse.h"
 #include "vixbreaker/inspect/config_file.h"
@@ -24,48 +26,6 @@
 
 namespace vix::ctl {
 namespace {
-
-// What every view needs: its flags, the segment name and an inspector
-// configured like the deciding processes (VIX_CONFIG).
-struct ViewSetup {
-  Flags flags;
-  std::string segment;
-  std::optional<inspect::Inspector> inspector;
-};
-
-// Parses flags and builds the inspector; returns an exit code on failure.
-std::variant<ViewSetup, int> SetUp(const Args& args, FlagSpec spec) {
-  absl::StatusOr<Flags> flags = Flags::Parse(args, std::move(spec));
-  if (!flags.ok()) return Fail(kExitUsage, flags.status());
-  const std::string segment = flags->segment();
-  absl::Status name_ok = shm::ValidateSegmentName(segment);
-  if (!name_ok.ok()) return Fail(kExitUsage, name_ok);
-  absl::StatusOr<Config> config = inspect::LoadConfigFromEnv();
-  if (!config.ok()) return Fail(kExitUsage, config.status());
-  absl::StatusOr<inspect::Inspector> inspector =
-      inspect::Inspector::Create(*config);
-  if (!inspector.ok()) return Fail(kExitUsage, inspector.status());
-  return ViewSetup{*std::move(flags), segment, *std::move(inspector)};
-}
-
-// --now UNIX_SECONDS (reproducible output), else the real time.
-absl::StatusOr<int64_t> NowFrom(const Flags& flags) {
-  std::optional<std::string> now = flags.Get("now");
-  if (!now) return shm::RealtimeNowNs();
-  return ParseUnixSecondsToNs(*now);
-}
-
-// Reads a snapshot for a one-shot command; on failure returns the exit code.
-std::variant<inspect::Snapshot, int> OneSnapshot(const ViewSetup& setup) {
-  absl::StatusOr<int64_t> now = NowFrom(setup.flags);
-  if (!now.ok()) return Fail(kExitUsage, now.status());
-  absl::StatusOr<inspect::Snapshot> snapshot =
-      setup.inspector->Inspect(setup.segment, *now);
-  if (!snapshot.ok()) {
-    return Fail(ExitCodeForSegmentError(snapshot.status()), snapshot.status());
-  }
-  return *std::move(snapshot);
-}
 
 // Waits for `q` (true), a stop signal (false, StopRequested()) or the end
 // of `period` (false), ignoring other keys.
@@ -89,15 +49,18 @@ std::variant<inspect::ServerOptions, int> ServerOptionsFrom(
   if (!address.ok()) return Fail(kExitUsage, address.status());
   inspect::ServerOptions options;
   options.listen = *address;
-  if (std::optional<std::string> timeout = flags.Get("client-timeout-ms")) {
-    absl::StatusOr<int64_t> ms = ParseInt64(*timeout);
-    if (!ms.ok() || *ms <= 0) {
-      return Fail(kExitUsage,
-                  absl::StrCat("bad --client-timeout-ms \"", *timeout,
-                               "\": expected a positive integer"));
-    }
-    options.client_timeout = absl::Milliseconds(*ms);
+  absl::StatusOr<int64_t> ms =
+      flags.GetInt("client-timeout-ms", 5000, 1, 3'600'000);
+  absl::StatusOr<int64_t> max = flags.GetInt("max-connections", 64, 1, 10000);
+  absl::StatusOr<int64_t> per_client =
+      flags.GetInt("max-per-client", 16, 1, 10000);
+  for (const absl::Status& s :
+       {ms.status(), max.status(), per_client.status()}) {
+    if (!s.ok()) return Fail(kExitUsage, s);
   }
+  options.client_timeout = absl::Milliseconds(*ms);
+  options.max_connections = static_cast<int>(*max);
+  options.max_per_client = static_cast<int>(*per_client);
   return options;
 }
 
@@ -109,12 +72,10 @@ void PrintAll(absl::string_view text) {
 }  // namespace
 
 int RunStatus(const Args& args) {
-  auto setup = SetUp(args, {{"now"}, {}});
-  if (const int* code = std::get_if<int>(&setup)) return *code;
-  const ViewSetup& view = std::get<ViewSetup>(setup);
-  auto snapshot = OneSnapshot(view);
-  if (const int* code = std::get_if<int>(&snapshot)) return *code;
-  const inspect::Snapshot& s = std::get<inspect::Snapshot>(snapshot);
+  auto shot = OneShotView(args);
+  if (const int* code = std::get_if<int>(&shot)) return *code;
+  const ViewSetup& view = std::get<OneShot>(shot).view;
+  const inspect::Snapshot& s = std::get<OneShot>(shot).snapshot;
   if (view.flags.json()) {
     PrintAll(absl::StrCat(inspect::FormatStatusJson(s), "\n"));
   } else {
@@ -129,28 +90,40 @@ int RunStatus(const Args& args) {
 }
 
 int RunMetrics(const Args& args) {
-  auto setup = SetUp(args, {{"now"}, {}});
-  if (const int* code = std::get_if<int>(&setup)) return *code;
-  auto snapshot = OneSnapshot(std::get<ViewSetup>(setup));
-  if (const int* code = std::get_if<int>(&snapshot)) return *code;
-  PrintAll(inspect::FormatMetrics(std::get<inspect::Snapshot>(snapshot)));
+  auto shot = OneShotView(args);
+  if (const int* code = std::get_if<int>(&shot)) return *code;
+  const ViewSetup& view = std::get<OneShot>(shot).view;
+  const inspect::Snapshot& s = std::get<OneShot>(shot).snapshot;
+  PrintAll(view.flags.json() ? absl::StrCat(inspect::FormatMetricsJson(s), "\n")
+                             : inspect::FormatMetrics(s));
   return kExitOk;
 }
 
 int RunWatch(const Args& args) {
-  auto setup = SetUp(args, {});
+  auto setup = SetUpView(args, {});
   if (const int* code = std::get_if<int>(&setup)) return *code;
   const ViewSetup& view = std::get<ViewSetup>(setup);
+  if (view.flags.json()) {
+    return Fail(kExitUsage,
+                "watch has no JSON form; poll `vixctl status --json` instead");
+  }
+  if (!isatty(STDOUT_FILENO)) {
+    // Piped: the status once, plain text, like `vixctl status`.
+    auto snapshot = OneSnapshot(view);
+    if (const int* code = std::get_if<int>(&snapshot)) return *code;
+    PrintAll(inspect::FormatStatusTable(std::get<inspect::Snapshot>(snapshot)));
+    return kExitOk;
+  }
   inspect::CatchStopSignals();
   inspect::Terminal terminal(STDIN_FILENO, STDOUT_FILENO);
   inspect::ChangeTracker tracker;
   while (!inspect::StopRequested()) {
     const int64_t now = shm::RealtimeNowNs();
-    absl::StatusOr<inspect::Snapshot> snapshot =
-        view.inspector->Inspect(view.segment, now);
+    const inspect::ScreenSize size = terminal.Size();
+    absl::StatusOr<inspect::Snapshot> snapshot = Inspect(view, now);
     if (snapshot.ok()) {
       tracker.Observe(*snapshot);
-      terminal.Draw(inspect::RenderWatchFrame(*snapshot, tracker));
+      terminal.Draw(inspect::RenderWatchFrame(*snapshot, tracker, size));
     } else {
       terminal.Draw(inspect::RenderWatchError(
           view.segment, snapshot.status().message(), now));
@@ -161,23 +134,32 @@ int RunWatch(const Args& args) {
 }
 
 int RunServe(const Args& args) {
-  auto setup = SetUp(args, {{"listen", "client-timeout-ms"}, {}});
+  auto setup = SetUpView(args, {{"listen", "client-timeout-ms",
+                                 "max-connections", "max-per-client"},
+                                {}});
   if (const int* code = std::get_if<int>(&setup)) return *code;
   const ViewSetup& view = std::get<ViewSetup>(setup);
   auto options = ServerOptionsFrom(view.flags);
   if (const int* code = std::get_if<int>(&options)) return *code;
   // Each scrape re-opens the segment: one that is destroyed and re-created
-  // is followed, and one that is missing is reported as segment_up 0.
-  auto exposition = [&view] {
+  // is followed, and one that is missing is reported as segment_up 0 (and
+  // logged once per change of state).
+  SegmentStateLog state_log(view.segment);
+  auto exposition = [&view, &state_log] {
     absl::StatusOr<inspect::Snapshot> snapshot =
-        view.inspector->Inspect(view.segment, shm::RealtimeNowNs());
+        Inspect(view, shm::RealtimeNowNs());
+    state_log.Observe(snapshot.status());
     return snapshot.ok() ? inspect::FormatMetrics(*snapshot)
                          : inspect::FormatSegmentDownMetrics(view.segment);
   };
   absl::StatusOr<std::unique_ptr<inspect::MetricsServer>> server =
       inspect::MetricsServer::Listen(std::get<inspect::ServerOptions>(options),
                                      exposition);
-  if (!server.ok()) return Fail(kExitError, server.status());
+  if (!server.ok()) {
+    return Fail(
+        absl::IsInvalidArgument(server.status()) ? kExitUsage : kExitError,
+        server.status());
+  }
   const std::string url =
       absl::StrCat("http://", (*server)->address(), "/metrics");
   if (view.flags.json()) {
@@ -191,7 +173,10 @@ int RunServe(const Args& args) {
     PrintAll(absl::StrCat("serving ", url, " for segment ", view.segment,
                           " until SIGTERM\n"));
   }
+  state_log.Started(url);
+  state_log.Observe(Inspect(view, shm::RealtimeNowNs()).status());
   (*server)->ServeUntilSignal();
+  state_log.Stopped();
   return kExitOk;
 }
 

@@ -6,6 +6,8 @@
 #include "absl/strings/str_cat.h"
 #include "commands.h"
 #include "flags.h"
+#include "segment_check.h"
+#include "values.h"
 #include "vixbreaker/core/parse.h"
 #include "vixbreaker/persist/mirror.h"
 #include "vixbreaker/shm/engine.h"
@@ -25,12 +27,8 @@ absl::Status SecondsFlag(const Flags& flags, const char* name,
   std::optional<std::string> text = flags.Get(name);
   if (!text) return absl::OkStatus();
   absl::StatusOr<double> seconds =
-      ParseFiniteDouble(*text, absl::StrCat("--", name));
+      ParsePositiveSeconds(absl::StrCat("--", name), *text);
   if (!seconds.ok()) return seconds.status();
-  if (!(*seconds > 0)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "bad --", name, " ", *text, ": expected seconds greater than 0"));
-  }
   *out = absl::Seconds(*seconds);
   return absl::OkStatus();
 }
@@ -92,6 +90,7 @@ int RunMirror(const Args& args) {
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
+  if (auto code = RefuseUnusableSegment(flags->segment())) return *code;
   shm::EngineOptions engine_options;
   engine_options.segment.name = flags->segment();
   absl::StatusOr<std::unique_ptr<shm::Engine>> engine =

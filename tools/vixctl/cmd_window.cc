@@ -1,13 +1,16 @@
 // vixctl window, zscore: the rolling-window breaker and the volatility
 // detector (SPEC 6, 7, 12).
+#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "commands.h"
 #include "flags.h"
+#include "segment_check.h"
 #include "vixbreaker/core/breaker.h"
 #include "vixbreaker/core/detector.h"
 #include "vixbreaker/core/json.h"
@@ -28,8 +31,8 @@ absl::StatusOr<BaseTtl> OptionalBaseTtl(const Flags& flags) {
   return ParseBaseTtl(flags.Get("base-ttl").value_or("60"));
 }
 
-// "1.9,2.05,2.1" -> odds, each a finite decimal; the position is named in
-// errors.
+// "1.9,2.05,2.1" (or "1.9, 2.05, 2.1") -> odds, each a finite decimal;
+// the position is named in errors.
 absl::StatusOr<std::vector<double>> ParseOddsList(absl::string_view text) {
   if (text.empty()) {
     return absl::InvalidArgumentError(
@@ -38,6 +41,7 @@ absl::StatusOr<std::vector<double>> ParseOddsList(absl::string_view text) {
   }
   std::vector<double> odds;
   for (absl::string_view item : absl::StrSplit(text, ',')) {
+    item = absl::StripAsciiWhitespace(item);
     const std::string what = absl::StrCat("--history value ", odds.size() + 1);
     absl::StatusOr<double> value = ParseFiniteDouble(item, what);
     if (!value.ok()) return value.status();
@@ -80,6 +84,7 @@ int RunWindow(const Args& args) {
   absl::Status name_ok = shm::ValidateSegmentName(flags->segment());
   if (!name_ok.ok()) return Fail(kExitUsage, name_ok);
 
+  if (auto code = RefuseUnusableSegment(flags->segment())) return *code;
   shm::EngineOptions options;
   options.segment.name = flags->segment();
   absl::StatusOr<std::unique_ptr<shm::Engine>> engine =
@@ -115,17 +120,29 @@ int RunZscore(const Args& args) {
   absl::Status valid = ValidateOdds(*current, "--current");
   if (!valid.ok()) return Fail(kExitUsage, valid);
 
-  absl::StatusOr<ZScore> z = ComputeZScore(*history, *current);
+  const DetectorConfig config;
+  absl::StatusOr<ZScore> z = ComputeZScore(*history, *current, config);
   if (!z.ok()) return Fail(kExitUsage, z.status());
+  // The detector keeps the newest max_samples; say how many were dropped.
+  const size_t used = std::min(history->size(), config.max_samples);
+  const size_t dropped = history->size() - used;
   if (flags->json()) {
     std::printf("%s\n", JsonObject()
                             .Num("z", z->z)
                             .Str("status", StatusName(z->status))
+                            .UInt("samples_used", used)
+                            .UInt("samples_dropped", dropped)
                             .Done()
                             .c_str());
   } else {
     std::printf("z=%.6f status=%s\n", z->z,
                 std::string(StatusName(z->status)).c_str());
+    if (dropped > 0) {
+      std::printf(
+          "used the newest %zu of %zu --history values (the "
+          "detector keeps %zu per market)\n",
+          used, history->size(), config.max_samples);
+    }
   }
   return kExitOk;
 }

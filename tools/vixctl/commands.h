@@ -12,10 +12,10 @@ namespace vix::ctl {
 
 // Exit codes a script can use (SPEC 9, 12).
 inline constexpr int kExitOk = 0;
-inline constexpr int kExitError = 1;          // failed (see stderr)
-inline constexpr int kExitUsage = 2;          // bad flags or values
-inline constexpr int kExitNoSegment = 3;      // the segment does not exist
-inline constexpr int kExitIncompatible = 4;   // corrupt or foreign version
+inline constexpr int kExitError = 1;         // failed (see stderr)
+inline constexpr int kExitUsage = 2;         // bad flags or values
+inline constexpr int kExitNoSegment = 3;     // the segment does not exist
+inline constexpr int kExitIncompatible = 4;  // corrupt or foreign version
 inline constexpr int kExitMirrorUnhealthy = 5;
 
 using Args = std::vector<std::string>;
@@ -31,6 +31,7 @@ int RunServe(const Args& args);
 int RunMirror(const Args& args);
 int RunWindow(const Args& args);
 int RunZscore(const Args& args);
+int RunScope(const Args& args);  // args[0] is "list" or "rm"
 
 // Prints "vixctl: <message>" on stderr and returns `exit_code`.
 int Fail(int exit_code, absl::string_view message);

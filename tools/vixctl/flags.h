@@ -1,40 +1,30 @@
-// Command-line flags for vixctl: `--name value`, `--name=value` and boolean
-// `--name`. Unknown flags, missing values and repeated flags are errors that
-// name the flag.
+// vixctl's flags: the shared parser (vix::cli::Flags) plus the flags every
+// command takes, --segment NAME and --json.
 #ifndef VIXBREAKER_TOOLS_VIXCTL_FLAGS_H_
 #define VIXBREAKER_TOOLS_VIXCTL_FLAGS_H_
 
-#include <map>
-#include <optional>
-#include <set>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "absl/strings/string_view.h"
+#include "vixbreaker/cli/flags.h"
 
 namespace vix::ctl {
 
-struct FlagSpec {
-  std::set<std::string> with_value;  // e.g. "status", "base-ttl"
-  std::set<std::string> boolean;     // e.g. "json"
-};
+using cli::FlagSpec;
 
-class Flags {
+class Flags : public cli::Flags {
  public:
-  // Parses args (after the command words). Every command also accepts
-  // --segment NAME and --json.
+  // Parses args (after the command words); adds --segment and --json.
   static absl::StatusOr<Flags> Parse(const std::vector<std::string>& args,
                                      FlagSpec spec);
 
-  bool Has(absl::string_view name) const;
-  std::optional<std::string> Get(absl::string_view name) const;
   bool json() const { return Has("json"); }
   // --segment, else VIX_SEGMENT, else "vixbreaker".
   std::string segment() const;
 
  private:
-  std::map<std::string, std::string, std::less<>> values_;
+  explicit Flags(cli::Flags flags) : cli::Flags(std::move(flags)) {}
 };
 
 }  // namespace vix::ctl

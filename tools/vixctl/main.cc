@@ -2,8 +2,10 @@
 #include <cstdio>
 #include <iostream>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "commands.h"
+#include "help.h"
 
 namespace vix::ctl {
 
@@ -28,47 +30,71 @@ int ExitCodeForSegmentError(const absl::Status& status) {
 
 namespace {
 
-constexpr char kUsage[] =
-    "usage: vixctl COMMAND [flags]   (all commands take --segment NAME, "
-    "--json)\n"
-    "  policy --status S --age-min A [--base-ttl N] [--league L] "
-    "[--competition C] [--stakes K]\n"
-    "  decide --status S [--base-ttl N] [--league L] [--competition C] "
-    "[--stakes K] [--scope X]\n"
-    "  status                      the whole segment; exit 0 healthy, 3 no "
-    "segment, 4 incompatible, 5 mirror unhealthy\n"
-    "  watch                       live status, refreshed every second\n"
-    "  metrics                     Prometheus text exposition\n"
-    "  serve --listen HOST:PORT    the same on GET /metrics\n"
-    "  panic start [--at UNIX_SECONDS] [--scope X] | panic end [--scope X]\n"
-    "  mirror --redis URL          run this host's Redis mirror\n"
-    "  window --status S [--base-ttl N]\n"
-    "  zscore --history X,Y,... --current C\n"
-    "  destroy                     remove the segment\n";
+using Runner = int (*)(const Args&);
+
+constexpr std::pair<const char*, Runner> kRunners[] = {
+    {"policy", RunPolicy},   {"decide", RunDecide}, {"panic", RunPanic},
+    {"destroy", RunDestroy}, {"status", RunStatus}, {"watch", RunWatch},
+    {"metrics", RunMetrics}, {"serve", RunServe},   {"mirror", RunMirror},
+    {"window", RunWindow},   {"zscore", RunZscore}, {"scope", RunScope},
+};
+
+bool IsHelpFlag(absl::string_view arg) {
+  return arg == "--help" || arg == "-h";
+}
+
+int PrintHelp(absl::string_view command) {
+  if (command.empty()) {
+    std::fputs(OverviewHelp().c_str(), stdout);
+    return kExitOk;
+  }
+  std::optional<std::string> help = CommandHelp(command);
+  if (!help) {
+    return Fail(kExitUsage, absl::StrCat("unknown command \"", command,
+                                         "\"; run `vixctl help`"));
+  }
+  std::fputs(help->c_str(), stdout);
+  return kExitOk;
+}
+
+// Global flags may come before the command (`vixctl --segment x status`);
+// they are moved after it, where every command parses them.
+int Dispatch(const Args& argv) {
+  Args globals;
+  size_t i = 0;
+  for (; i < argv.size() && absl::StartsWith(argv[i], "-"); ++i) {
+    const std::string& arg = argv[i];
+    if (IsHelpFlag(arg))
+      return PrintHelp(i + 1 < argv.size() ? argv[i + 1] : "");
+    if (arg == "--version") {
+      std::printf("%s\n", VersionText().c_str());
+      return kExitOk;
+    }
+    globals.push_back(arg);
+    if (arg == "--segment" && i + 1 < argv.size()) globals.push_back(argv[++i]);
+  }
+  if (i == argv.size()) {
+    std::fputs(OverviewHelp().c_str(), stderr);
+    return Fail(kExitUsage, globals.empty() ? "no command given"
+                                            : "no command after the flags");
+  }
+  const std::string& command = argv[i];
+  Args args(argv.begin() + i + 1, argv.end());
+  if (command == "help") return PrintHelp(args.empty() ? "" : args[0]);
+  for (const std::string& arg : args) {
+    if (IsHelpFlag(arg)) return PrintHelp(command);
+  }
+  args.insert(args.end(), globals.begin(), globals.end());
+  for (const auto& [name, run] : kRunners) {
+    if (command == name) return run(args);
+  }
+  return Fail(kExitUsage, absl::StrCat("unknown command \"", command,
+                                       "\"; run `vixctl help`"));
+}
 
 }  // namespace
 }  // namespace vix::ctl
 
 int main(int argc, char** argv) {
-  using namespace vix::ctl;
-  if (argc < 2 || std::string(argv[1]) == "--help" ||
-      std::string(argv[1]) == "help") {
-    std::fputs(kUsage, argc < 2 ? stderr : stdout);
-    return argc < 2 ? kExitUsage : kExitOk;
-  }
-  const std::string command = argv[1];
-  Args args(argv + 2, argv + argc);
-  if (command == "policy") return RunPolicy(args);
-  if (command == "decide") return RunDecide(args);
-  if (command == "panic") return RunPanic(args);
-  if (command == "destroy") return RunDestroy(args);
-  if (command == "status") return RunStatus(args);
-  if (command == "watch") return RunWatch(args);
-  if (command == "metrics") return RunMetrics(args);
-  if (command == "serve") return RunServe(args);
-  if (command == "mirror") return RunMirror(args);
-  if (command == "window") return RunWindow(args);
-  if (command == "zscore") return RunZscore(args);
-  return Fail(kExitUsage, absl::StrCat("unknown command \"", command,
-                                       "\"; run `vixctl help`"));
+  return vix::ctl::Dispatch(vix::ctl::Args(argv + 1, argv + argc));
 }

@@ -8,6 +8,9 @@
 #include <boost/beast/http.hpp>
 #include <chrono>
 #include <limits>
+#include <list>
+#include <map>
+#include <optional>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -22,10 +25,17 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
 
+namespace {
+class Session;
+}  // namespace
+
 struct MetricsServer::Impl {
   ServerOptions options;
   Exposition exposition;
-  int open_connections = 0;  // outlives `io`, whose handlers own sessions
+  // Outlive `io`, whose handlers own the sessions.
+  int open_connections = 0;
+  std::map<std::string, int> per_client;  // open connections by address
+  std::list<Session*> waiting;            // no request yet, oldest first
   asio::io_context io{1};
   tcp::acceptor acceptor{io};
   // Installed when listening starts, so a SIGTERM sent as soon as the
@@ -49,13 +59,28 @@ bool IsTooLarge(const error_code& ec) {
 // close.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, MetricsServer::Impl& server)
+  Session(tcp::socket socket, std::string client, MetricsServer::Impl& server)
       : stream_(std::move(socket)),
         server_(server),
+        client_(std::move(client)),
         buffer_(server.options.max_request_bytes) {
     ++server_.open_connections;
+    ++server_.per_client[client_];
+    waiting_ = server_.waiting.insert(server_.waiting.end(), this);
   }
-  ~Session() { --server_.open_connections; }
+  ~Session() {
+    StopWaiting();
+    --server_.open_connections;
+    if (--server_.per_client[client_] == 0) server_.per_client.erase(client_);
+  }
+
+  const std::string& client() const { return client_; }
+
+  // Closes a connection that has not sent its request (to make room).
+  void Evict() {
+    StopWaiting();
+    Close();
+  }
 
   void Start() {
     parser_.header_limit(
@@ -69,7 +94,14 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
  private:
+  void StopWaiting() {
+    if (waiting_ == server_.waiting.end()) return;
+    server_.waiting.erase(waiting_);
+    waiting_ = server_.waiting.end();
+  }
+
   void OnRead(const error_code& ec) {
+    StopWaiting();
     if (IsTooLarge(ec)) {
       return Respond(http::status::request_header_fields_too_large,
                      "request too large\n");
@@ -85,15 +117,19 @@ class Session : public std::enable_shared_from_this<Session> {
       return Respond(http::status::not_found,
                      "not found; the metrics are at /metrics\n");
     }
-    if (request.method() != http::verb::get) {
-      response_.set(http::field::allow, "GET");
+    const bool head = request.method() == http::verb::head;
+    if (request.method() != http::verb::get && !head) {
+      response_.set(http::field::allow, "GET, HEAD");
       return Respond(http::status::method_not_allowed, "use GET\n");
     }
-    Respond(http::status::ok, server_.exposition(), kExpositionContentType);
+    Respond(http::status::ok, server_.exposition(), kExpositionContentType,
+            head);
   }
 
+  // With `head_only`, the headers of the response without its body.
   void Respond(http::status status, std::string body,
-               absl::string_view content_type = "text/plain; charset=utf-8") {
+               absl::string_view content_type = "text/plain; charset=utf-8",
+               bool head_only = false) {
     response_.result(status);
     response_.version(11);
     response_.set(http::field::server, "vixctl");
@@ -102,6 +138,14 @@ class Session : public std::enable_shared_from_this<Session> {
     response_.keep_alive(false);
     response_.body() = std::move(body);
     response_.prepare_payload();
+    if (head_only) {
+      serializer_.emplace(response_);
+      http::async_write_header(stream_, *serializer_,
+                               [self = shared_from_this()](error_code, size_t) {
+                                 self->CloseGracefully();
+                               });
+      return;
+    }
     http::async_write(stream_, response_,
                       [self = shared_from_this()](error_code, size_t) {
                         self->CloseGracefully();
@@ -133,20 +177,51 @@ class Session : public std::enable_shared_from_this<Session> {
 
   beast::tcp_stream stream_;
   MetricsServer::Impl& server_;
+  std::string client_;
+  std::list<Session*>::iterator waiting_;
   beast::flat_buffer buffer_;
   http::request_parser<http::empty_body> parser_;
   http::response<http::string_body> response_;
+  std::optional<http::response_serializer<http::string_body>> serializer_;
   std::array<char, 1024> drain_;
 };
+
+// Closes the oldest waiting connection (of `client` only, if given);
+// false if there is none.
+bool EvictOldestWaiting(MetricsServer::Impl& server,
+                        const std::string* client) {
+  for (Session* session : server.waiting) {
+    if (client == nullptr || session->client() == *client) {
+      session->Evict();
+      return true;
+    }
+  }
+  return false;
+}
+
+// Admits a new connection from `client` within the caps, evicting a waiting
+// connection if needed; false if nothing can make room (all are mid-reply).
+bool MakeRoom(MetricsServer::Impl& server, const std::string& client) {
+  auto it = server.per_client.find(client);
+  if (it != server.per_client.end() &&
+      it->second >= server.options.max_per_client &&
+      !EvictOldestWaiting(server, &client)) {
+    return false;
+  }
+  return server.open_connections < server.options.max_connections ||
+         EvictOldestWaiting(server, nullptr);
+}
 
 void AcceptNext(MetricsServer::Impl& server) {
   server.acceptor.async_accept([&server](error_code ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted) return;  // stopping
     if (!ec) {
-      if (server.open_connections >= server.options.max_connections) {
+      const std::string client =
+          socket.remote_endpoint(ec).address().to_string();
+      if (ec || !MakeRoom(server, client)) {
         socket.close(ec);  // shed load rather than queue unboundedly
       } else {
-        std::make_shared<Session>(std::move(socket), server)->Start();
+        std::make_shared<Session>(std::move(socket), client, server)->Start();
       }
     }
     AcceptNext(server);

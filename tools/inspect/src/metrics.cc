@@ -5,11 +5,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "vixbreaker/core/breaker.h"
+#include "vixbreaker/core/json.h"
 
 namespace vix::inspect {
 namespace {
 
-using Labels = std::vector<std::pair<absl::string_view, std::string>>;
+using Labels = std::vector<std::pair<std::string, std::string>>;
 
 std::string SecondsValue(int64_t ns) {
   return absl::StrFormat("%.6f", static_cast<double>(ns) / 1e9);
@@ -29,27 +31,21 @@ std::string EscapeHelp(absl::string_view text) {
   return out;
 }
 
-// Writes families one after another; each family's samples stay together,
-// as the format requires.
+// Collects families in order (each family's samples together, as the text
+// format requires), then renders them as text or as one JSON object.
 class Exposition {
  public:
   explicit Exposition(absl::string_view segment)
-      : segment_(EscapeLabelValue(segment)) {}
+      : segment_(std::string(segment)) {}
 
   Exposition& Family(absl::string_view name, absl::string_view type,
                      absl::string_view help) {
-    name_ = std::string(name);
-    absl::StrAppend(&out_, "# HELP ", name, " ", EscapeHelp(help), "\n",
-                    "# TYPE ", name, " ", type, "\n");
+    families_.push_back(
+        {std::string(name), std::string(type), std::string(help), {}});
     return *this;
   }
   Exposition& Sample(const Labels& labels, absl::string_view value) {
-    absl::StrAppend(&out_, name_, "{segment=\"", segment_, "\"");
-    for (const auto& [label, label_value] : labels) {
-      absl::StrAppend(&out_, ",", label, "=\"", EscapeLabelValue(label_value),
-                      "\"");
-    }
-    absl::StrAppend(&out_, "} ", value, "\n");
+    families_.back().samples.push_back({labels, std::string(value)});
     return *this;
   }
   Exposition& Sample(const Labels& labels, uint64_t value) {
@@ -59,12 +55,65 @@ class Exposition {
   Exposition& Seconds(const Labels& labels, int64_t ns) {
     return Sample(labels, SecondsValue(ns));
   }
-  std::string Done() { return std::move(out_); }
+
+  std::string Text() const {
+    std::string out;
+    const std::string segment = EscapeLabelValue(segment_);
+    for (const FamilyData& f : families_) {
+      absl::StrAppend(&out, "# HELP ", f.name, " ", EscapeHelp(f.help), "\n",
+                      "# TYPE ", f.name, " ", f.type, "\n");
+      for (const SampleData& sample : f.samples) {
+        absl::StrAppend(&out, f.name, "{segment=\"", segment, "\"");
+        for (const auto& [label, value] : sample.labels) {
+          absl::StrAppend(&out, ",", label, "=\"", EscapeLabelValue(value),
+                          "\"");
+        }
+        absl::StrAppend(&out, "} ", sample.value, "\n");
+      }
+    }
+    return out;
+  }
+
+  // {"schema_version":1,"segment":...,"families":{NAME:{"type","help",
+  // "samples":[{"labels":{...},"value":N}]}}}
+  std::string Json() const {
+    JsonObject families;
+    for (const FamilyData& f : families_) {
+      std::vector<std::string> samples;
+      for (const SampleData& sample : f.samples) {
+        JsonObject labels;
+        for (const auto& [label, value] : sample.labels) {
+          labels.Str(label, value);
+        }
+        samples.push_back(JsonObject()
+                              .Raw("labels", labels.Done())
+                              .Raw("value", sample.value)
+                              .Done());
+      }
+      families.Raw(f.name, JsonObject()
+                               .Str("type", f.type)
+                               .Str("help", f.help)
+                               .Raw("samples", JsonArray(samples))
+                               .Done());
+    }
+    return JsonObject()
+        .Int("schema_version", kMetricsJsonSchemaVersion)
+        .Str("segment", segment_)
+        .Raw("families", families.Done())
+        .Done();
+  }
 
  private:
+  struct SampleData {
+    Labels labels;
+    std::string value;  // a number as Prometheus text writes it
+  };
+  struct FamilyData {
+    std::string name, type, help;
+    std::vector<SampleData> samples;
+  };
   std::string segment_;
-  std::string name_;
-  std::string out_;
+  std::vector<FamilyData> families_;
 };
 
 void SegmentFamilies(const Snapshot& s, Exposition& e) {
@@ -200,11 +249,33 @@ void MirrorFamilies(const Snapshot& s, Exposition& e) {
            "Reconnections of the mirror to Redis.")
       .Sample(m.reconnects);
   e.Family("vixbreaker_redis_publish_lag_seconds", "gauge",
-           "Last lag between a local change and its publication to Redis.")
+           "Redis latency: the round trip of the mirror's last publication "
+           "(SET and GET); never the age of an episode.")
       .Seconds({}, m.publish_lag_ns);
   e.Family("vixbreaker_redis_last_success_timestamp_seconds", "gauge",
            "Last successful Redis exchange (Unix time); 0 when never.")
       .Seconds({}, m.last_success_ns);
+}
+
+void BreakerFamilies(const Snapshot& s, Exposition& e) {
+  const shm::WindowSnapshot& w = s.window;
+  e.Family("vixbreaker_breaker_mode", "gauge",
+           "The rolling-window breaker's mode: 1 for the mode in force.");
+  for (BreakerMode mode : {BreakerMode::kNormal, BreakerMode::kHighVolatility,
+                           BreakerMode::kCircuitOpen}) {
+    e.Sample({{"mode", std::string(BreakerModeName(mode))}},
+             w.mode == mode ? 1 : 0);
+  }
+  e.Family("vixbreaker_breaker_panic_ratio", "gauge",
+           "Panic samples over all samples in the breaker's window (0..1).")
+      .Sample({}, absl::StrFormat("%.6f", w.counts.PanicRatio()));
+  e.Family("vixbreaker_breaker_window_samples", "gauge",
+           "Samples in the breaker's window, by status.")
+      .Sample({{"status", "panic"}}, w.counts.panic)
+      .Sample({{"status", "all"}}, w.counts.total);
+  e.Family("vixbreaker_breaker_transitions_total", "counter",
+           "Mode transitions of the breaker since the segment was created.")
+      .Sample(w.transitions);
 }
 
 }  // namespace
@@ -226,13 +297,26 @@ std::string EscapeLabelValue(absl::string_view value) {
   return out;
 }
 
-std::string FormatMetrics(const Snapshot& snapshot) {
+namespace {
+
+Exposition AllFamilies(const Snapshot& snapshot) {
   Exposition e(snapshot.header.segment);
   SegmentFamilies(snapshot, e);
   EpisodeFamilies(snapshot, e);
   CounterFamilies(snapshot, e);
   MirrorFamilies(snapshot, e);
-  return e.Done();
+  BreakerFamilies(snapshot, e);
+  return e;
+}
+
+}  // namespace
+
+std::string FormatMetrics(const Snapshot& snapshot) {
+  return AllFamilies(snapshot).Text();
+}
+
+std::string FormatMetricsJson(const Snapshot& snapshot) {
+  return AllFamilies(snapshot).Json();
 }
 
 std::string FormatSegmentDownMetrics(absl::string_view segment) {
@@ -240,7 +324,7 @@ std::string FormatSegmentDownMetrics(absl::string_view segment) {
   e.Family("vixbreaker_segment_up", "gauge",
            "1 if the segment could be read, 0 if it is missing or invalid.")
       .Sample(0);
-  return e.Done();
+  return e.Text();
 }
 
 }  // namespace vix::inspect

@@ -132,8 +132,10 @@ std::string MirrorSection(const Snapshot& s, const Highlights& hl) {
                       "invalid values %d\n",
                       LagText(m.publish_lag_ns), m.commands_sent,
                       m.redis_errors, m.invalid_values),
-      absl::StrFormat("  error  last %s: %s\n", Ago(s.now_ns, m.last_error_ns),
-                      error_text));
+      m.last_error_ns == 0
+          ? std::string("  error  none\n")
+          : absl::StrFormat("  error  last %s: %s\n",
+                            Ago(s.now_ns, m.last_error_ns), error_text));
 }
 
 void AppendCounterCells(const Counters& c, std::vector<Cell>& row) {
@@ -298,6 +300,26 @@ std::string TotalsJson(const Totals& t) {
 
 }  // namespace
 
+std::string MirrorSummary(const Snapshot& s) {
+  const MirrorView& m = s.mirror;
+  if (!m.configured) return "MIRROR  not configured (segment alone)";
+  std::string verdict =
+      m.healthy ? "healthy" : absl::StrCat("UNHEALTHY: ", m.unhealthy_reason);
+  return absl::StrFormat("MIRROR  %s; lease pid %d, lag %s, errors %d", verdict,
+                         m.lease_holder_pid, LagText(m.publish_lag_ns),
+                         m.redis_errors);
+}
+
+std::string ProcessesSummary(const Snapshot& s) {
+  const Counters& all = s.totals.all;
+  return absl::StrFormat(
+      "PROCESSES %d alive of %d slots; %d decisions, %d failsafes",
+      s.totals.slots_alive, s.totals.slots_in_use, all.total_decisions(),
+      all.failsafes);
+}
+
+std::string FormatScopeJson(const ScopeView& scope) { return ScopeJson(scope); }
+
 absl::string_view Highlights::StyleFor(const std::string& key) const {
   auto it = worse_by_key.find(key);
   if (it == worse_by_key.end()) return {};
@@ -338,7 +360,8 @@ std::string FormatStatusTable(const Snapshot& snapshot,
   const bool healthy = HealthOf(snapshot) == Health::kHealthy;
   return absl::StrCat(
       HeaderSection(snapshot), ScopesSection(snapshot, hl),
-      MirrorSection(snapshot, hl), ProcessesSection(snapshot, hl), "\nHEALTH  ",
+      MirrorSection(snapshot, hl), FormatBreakerSection(snapshot),
+      ProcessesSection(snapshot, hl), "\nHEALTH  ",
       healthy ? "healthy" : "mirror configured but unhealthy (exit 5)", "\n");
 }
 
@@ -361,6 +384,7 @@ std::string FormatStatusJson(const Snapshot& snapshot) {
       .Raw("mirror", MirrorJson(snapshot.mirror))
       .Raw("processes", JsonArray(processes))
       .Raw("totals", TotalsJson(snapshot.totals))
+      .Raw("breaker", FormatBreakerJson(snapshot.window))
       .Done();
 }
 

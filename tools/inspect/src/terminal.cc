@@ -66,14 +66,17 @@ void Terminal::Write(absl::string_view bytes) {
   }
 }
 
-void Terminal::Draw(absl::string_view frame) {
+ScreenSize Terminal::Size() const {
   struct winsize size {};
-  int columns = 200, rows = 1000;  // not a terminal: print everything
   if (ioctl(out_fd_, TIOCGWINSZ, &size) == 0 && size.ws_col > 0) {
-    columns = size.ws_col;
-    rows = size.ws_row;
+    return {size.ws_col, size.ws_row};
   }
-  Write(ToScreenUpdate(frame, columns, rows));
+  return {200, 1000};  // not a terminal: print everything
+}
+
+void Terminal::Draw(absl::string_view frame) {
+  const ScreenSize size = Size();
+  Write(ToScreenUpdate(frame, size.columns, size.rows));
 }
 
 std::optional<char> Terminal::WaitForKey(absl::Duration timeout) {

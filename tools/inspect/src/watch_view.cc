@@ -1,8 +1,11 @@
 #include "vixbreaker/inspect/watch_view.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "vixbreaker/inspect/text_table.h"
 
@@ -23,18 +26,39 @@ const ProcessView* FindProcess(const Snapshot& s, uint32_t slot, int64_t pid) {
   return nullptr;
 }
 
-// Appends `line` clipped to `columns` visible characters; escape sequences
-// are copied but not counted, and a clipped style is reset.
+// The index of the last byte of the escape sequence starting at `i`.
+size_t EscapeEnd(absl::string_view line, size_t i) {
+  size_t end = i + 1;
+  while (end < line.size() &&
+         !(line[end] >= '@' && line[end] <= '~' && end > i + 1)) {
+    ++end;
+  }
+  return end;
+}
+
+int VisibleLength(absl::string_view line) {
+  int visible = 0;
+  for (size_t i = 0; i < line.size(); ++i) {
+    if (line[i] == '\x1b') {
+      i = EscapeEnd(line, i);
+    } else {
+      ++visible;
+    }
+  }
+  return visible;
+}
+
+// Appends `line` clipped to `columns` visible characters, the last one a
+// '>' when the line was cut; escape sequences are copied but not counted,
+// and a clipped style is reset.
 void AppendClipped(absl::string_view line, int columns, std::string* out) {
+  const bool cut = VisibleLength(line) > columns;
+  if (cut) --columns;
   int visible = 0;
   bool styled = false;
   for (size_t i = 0; i < line.size(); ++i) {
     if (line[i] == '\x1b') {
-      size_t end = i + 1;
-      while (end < line.size() &&
-             !(line[end] >= '@' && line[end] <= '~' && end > i + 1)) {
-        ++end;
-      }
+      const size_t end = EscapeEnd(line, i);
       absl::StrAppend(out, line.substr(i, end - i + 1));
       styled = true;
       i = end;
@@ -45,6 +69,101 @@ void AppendClipped(absl::string_view line, int columns, std::string* out) {
     ++visible;
   }
   if (styled) absl::StrAppend(out, kStyleReset);
+  if (cut && columns >= 0) out->push_back('>');
+}
+
+std::string ChangeLine(const Snapshot& snapshot, const ChangeTracker& tracker,
+                       const Change& c) {
+  std::string text = c.text;
+  if (snapshot.now_ns - c.at_ns < tracker.hold_ns()) {
+    text =
+        absl::StrCat(c.worse ? kStyleWorse : kStyleBetter, text, kStyleReset);
+  }
+  return absl::StrCat(TimeText(c.at_ns), "  ", text);
+}
+
+std::string Styled(absl::string_view style, std::string text) {
+  if (style.empty()) return text;
+  return absl::StrCat(style, text, kStyleReset);
+}
+
+// One compact scope row: name, episode, age and the tier per stakes.
+std::string CompactScopeRow(const Snapshot& s, const ScopeView& v,
+                            const Highlights& hl) {
+  std::string age = "-";
+  if (v.running()) age = v.future_start ? "future" : DurationText(v.age_ns);
+  std::string row = absl::StrFormat(
+      "  %-24s %s %-9s",
+      v.name.size() > 24 ? v.name.substr(0, 23) + ">" : v.name,
+      Styled(hl.StyleFor(EpisodeKey(v.name)),
+             absl::StrFormat("%-8s", EpisodeStateName(v.episode))),
+      age);
+  for (const StakesView& k : v.stakes) {
+    absl::StrAppend(
+        &row, " ",
+        Styled(
+            hl.StyleFor(TierKey(v.name, k.stakes)),
+            absl::StrFormat("%-6s", v.running() ? absl::StrCat(k.tier) : "0")));
+  }
+  (void)s;
+  return row;
+}
+
+// "+12 idle scopes", or with the active and expired ones counted.
+std::string HiddenScopesLine(const std::vector<ScopeView>& hidden) {
+  size_t idle = 0, running = 0;
+  for (const ScopeView& v : hidden) {
+    if (v.running()) {
+      ++running;
+    } else if (v.episode == EpisodeState::kNone) {
+      ++idle;
+    }
+  }
+  if (idle == hidden.size()) {
+    return absl::StrCat("  +", idle, " idle scope", idle == 1 ? "" : "s");
+  }
+  return absl::StrCat("  +", hidden.size(), " more scopes (", running,
+                      " active, ", idle, " idle); widen the terminal");
+}
+
+std::string RenderCompactFrame(const Snapshot& s, const ChangeTracker& tracker,
+                               int rows) {
+  const Highlights hl = tracker.Current(s.now_ns);
+  std::vector<std::string> lines = {
+      absl::StrCat("vixctl watch ", s.header.segment, "  ", TimeText(s.now_ns),
+                   "  q quits"),
+      absl::StrCat("HEALTH  ", HealthOf(s) == Health::kHealthy
+                                   ? "healthy"
+                                   : "mirror configured but unhealthy"),
+      Styled(hl.StyleFor(std::string(kMirrorKey)), MirrorSummary(s)),
+      BreakerSummary(s),
+      ProcessesSummary(s),
+      "SCOPES  active first; tier by stakes",
+      absl::StrFormat("  %-24s %-8s %-9s %-6s %-6s %-6s", "SCOPE", "EPISODE",
+                      "AGE", "HIGH", "MEDIUM", "LOW")};
+  const size_t changes =
+      std::min<size_t>(std::max<size_t>(tracker.recent().size(), 1), 3);
+  // Rows left for scope rows: the fixed lines, the changes and their title.
+  const int room = rows - static_cast<int>(lines.size() + changes + 1);
+  const std::vector<ScopeView> scopes = ScopesActiveFirst(s.scopes);
+  size_t shown = scopes.size();
+  if (room < static_cast<int>(scopes.size())) {
+    shown = room > 1 ? static_cast<size_t>(room - 1) : 0;  // + summary line
+  }
+  for (size_t i = 0; i < shown; ++i) {
+    lines.push_back(CompactScopeRow(s, scopes[i], hl));
+  }
+  if (shown < scopes.size()) {
+    lines.push_back(HiddenScopesLine(
+        std::vector<ScopeView>(scopes.begin() + shown, scopes.end())));
+  }
+  lines.push_back("RECENT CHANGES");
+  if (tracker.recent().empty()) lines.push_back("  (none yet)");
+  for (size_t i = 0; i < tracker.recent().size() && i < changes; ++i) {
+    lines.push_back(
+        absl::StrCat("  ", ChangeLine(s, tracker, tracker.recent()[i])));
+  }
+  return absl::StrCat(absl::StrJoin(lines, "\n"), "\n");
 }
 
 }  // namespace
@@ -125,20 +244,33 @@ Highlights ChangeTracker::Current(int64_t now_ns) const {
   return highlights;
 }
 
+std::vector<ScopeView> ScopesActiveFirst(const std::vector<ScopeView>& scopes) {
+  std::vector<ScopeView> sorted = scopes;
+  auto rank = [](const ScopeView& v) {
+    if (v.running()) return 0;
+    return v.episode == EpisodeState::kExpired ? 1 : 2;
+  };
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [&](const ScopeView& a, const ScopeView& b) {
+                     return rank(a) < rank(b);
+                   });
+  return sorted;
+}
+
 std::string RenderWatchFrame(const Snapshot& snapshot,
-                             const ChangeTracker& tracker) {
+                             const ChangeTracker& tracker, ScreenSize size) {
+  if (size.columns < kFullDetailColumns) {
+    return RenderCompactFrame(snapshot, tracker, size.rows);
+  }
   const Highlights highlights = tracker.Current(snapshot.now_ns);
+  Snapshot sorted = snapshot;
+  sorted.scopes = ScopesActiveFirst(snapshot.scopes);
   std::string frame = absl::StrCat(
       "vixctl watch: refreshed every second; q or Ctrl-C quits\n\n",
-      FormatStatusTable(snapshot, &highlights), "\nRECENT CHANGES\n");
+      FormatStatusTable(sorted, &highlights), "\nRECENT CHANGES\n");
   if (tracker.recent().empty()) frame += "  (none yet)\n";
   for (const Change& c : tracker.recent()) {
-    std::string text = c.text;
-    if (snapshot.now_ns - c.at_ns < tracker.hold_ns()) {
-      text =
-          absl::StrCat(c.worse ? kStyleWorse : kStyleBetter, text, kStyleReset);
-    }
-    absl::StrAppend(&frame, "  ", TimeText(c.at_ns), "  ", text, "\n");
+    absl::StrAppend(&frame, "  ", ChangeLine(snapshot, tracker, c), "\n");
   }
   return frame;
 }

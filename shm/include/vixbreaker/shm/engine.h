@@ -49,7 +49,6 @@
 #include "vixbreaker/shm/episodes.h"
 #include "vixbreaker/shm/event_log.h"
 #include "vixbreaker/shm/layout.h"
-#include "vixbreaker/shm/reader.h"
 #include "vixbreaker/shm/scope_table.h"
 #include "vixbreaker/shm/segment.h"
 #include "vixbreaker/shm/slots.h"
@@ -58,6 +57,8 @@
 #define VIX_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
 namespace vix::shm {
+
+class Inspector;  // reader.h
 
 struct EngineOptions {
   SegmentOptions segment;

@@ -30,6 +30,7 @@
 #include "vixbreaker/core/policy.h"
 #include "vixbreaker/core/types.h"
 #include "vixbreaker/shm/segment.h"
+#include "vixbreaker/shm/window.h"
 
 namespace vix::shm {
 
@@ -167,6 +168,7 @@ struct Snapshot {
   MirrorView mirror;
   std::vector<ProcessView> processes;  // slots in use, by index
   Totals totals;
+  WindowSnapshot window;  // the rolling-window breaker (SPEC 6)
 };
 
 // What `vixctl status` reports through its exit code (SPEC 9).

@@ -3,9 +3,12 @@
 //
 // Safe against slow and malformed clients: each connection has a deadline
 // for the whole exchange, requests are capped in size, a request with a
-// body or one that does not parse gets 400 (431 if too large), and the
-// number of open connections is capped. One response per connection
-// (Connection: close). Other paths get 404, other methods 405.
+// body or one that does not parse gets 400 (431 if too large). Open
+// connections are capped in all and per client address; at a cap, the
+// oldest connection that has not yet sent its request is closed to make
+// room, so idle connections can delay but never lock out a scraper. One
+// response per connection (Connection: close). HEAD gets the headers of
+// GET; other paths get 404, other methods 405.
 #ifndef VIXBREAKER_INSPECT_HTTP_SERVER_H_
 #define VIXBREAKER_INSPECT_HTTP_SERVER_H_
 
@@ -33,6 +36,7 @@ struct ServerOptions {
   absl::Duration client_timeout = absl::Seconds(5);
   size_t max_request_bytes = 8192;
   int max_connections = 64;
+  int max_per_client = 16;  // by remote IP address
 };
 
 class MetricsServer {

@@ -18,6 +18,13 @@ inline constexpr absl::string_view kExpositionContentType =
 // The whole exposition, `vixbreaker_segment_up 1` included.
 std::string FormatMetrics(const Snapshot& snapshot);
 
+// The same families as one JSON object (`vixctl metrics --json`):
+// {"schema_version":1,"segment":NAME,"families":{NAME:{"type":"gauge",
+// "help":TEXT,"samples":[{"labels":{...},"value":NUMBER}]}}}, without the
+// `segment` label (it is the top-level field). No trailing newline.
+inline constexpr int kMetricsJsonSchemaVersion = 1;
+std::string FormatMetricsJson(const Snapshot& snapshot);
+
 // The exposition when the segment cannot be read: `vixbreaker_segment_up 0`
 // only, so a scrape tells "no segment" apart from "exporter down".
 std::string FormatSegmentDownMetrics(absl::string_view segment);

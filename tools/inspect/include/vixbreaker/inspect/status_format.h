@@ -32,12 +32,25 @@ std::string DurationText(int64_t ns);
 // "2026-11-29T16:30:00Z" (UTC, seconds), or "-" for 0.
 std::string TimeText(int64_t unix_ns);
 
+// One-line summaries (the compact watch frame): "MIRROR  healthy, ...",
+// "BREAKER normal, panic ratio ...", "PROCESSES 2 alive of 3 slots, ...".
+std::string MirrorSummary(const Snapshot& snapshot);
+std::string BreakerSummary(const Snapshot& snapshot);
+std::string ProcessesSummary(const Snapshot& snapshot);
+
+// The table's BREAKER section and the "breaker" object of the JSON.
+std::string FormatBreakerSection(const Snapshot& snapshot);
+std::string FormatBreakerJson(const shm::WindowSnapshot& window);
+
 // The multi-section table; `highlights` (may be null) colours changed cells.
 std::string FormatStatusTable(const Snapshot& snapshot,
                               const Highlights* highlights = nullptr);
 
 // One JSON object, no trailing newline.
 std::string FormatStatusJson(const Snapshot& snapshot);
+
+// One scope as in the "scopes" array of FormatStatusJson.
+std::string FormatScopeJson(const ScopeView& scope);
 
 }  // namespace vix::inspect
 

@@ -19,6 +19,12 @@ namespace vix::inspect {
 void CatchStopSignals();
 bool StopRequested();
 
+// A terminal's size in characters.
+struct ScreenSize {
+  int columns = 80;
+  int rows = 24;
+};
+
 class Terminal {
  public:
   // Switches stdout to the alternate screen and hides the cursor; when stdin
@@ -30,6 +36,9 @@ class Terminal {
   ~Terminal();
   Terminal(const Terminal&) = delete;
   Terminal& operator=(const Terminal&) = delete;
+
+  // The output's size now (200x1000 when it is not a terminal).
+  ScreenSize Size() const;
 
   // Draws `frame` over the previous one (see ToScreenUpdate).
   void Draw(absl::string_view frame);

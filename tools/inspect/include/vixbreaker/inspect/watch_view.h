@@ -8,10 +8,12 @@
 #include <deque>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/strings/string_view.h"
 #include "vixbreaker/inspect/snapshot.h"
 #include "vixbreaker/inspect/status_format.h"
+#include "vixbreaker/inspect/terminal.h"
 
 namespace vix::inspect {
 
@@ -50,18 +52,28 @@ class ChangeTracker {
   std::deque<Change> recent_;  // newest first
 };
 
-// The text of one frame: a title, the status table with changed cells
-// highlighted, and the recent changes.
+// Scopes with a running episode first, then expired ones, then idle ones,
+// each group in table order.
+std::vector<ScopeView> ScopesActiveFirst(const std::vector<ScopeView>& scopes);
+
+// The text of one frame for a screen of `size`. From kFullDetailColumns
+// columns: a title, the status table with changed cells highlighted, and
+// the recent changes. Narrower: a compact frame that fits `size.rows` (the
+// health, mirror, breaker and process lines, then as many scopes as fit,
+// active first, the rest summarised as "+N idle scopes", then the latest
+// changes).
+inline constexpr int kFullDetailColumns = 150;
 std::string RenderWatchFrame(const Snapshot& snapshot,
-                             const ChangeTracker& tracker);
+                             const ChangeTracker& tracker, ScreenSize size);
 
 // The frame shown while the segment cannot be read.
 std::string RenderWatchError(absl::string_view segment, absl::string_view error,
                              int64_t now_ns);
 
 // Terminal bytes that draw `text` over the previous frame: cursor home; each
-// line clipped to `columns` visible characters and followed by clear to end
-// of line; at most `rows` lines; then clear to end of screen.
+// line clipped to `columns` visible characters (a clipped line ends in '>')
+// and followed by clear to end of line; at most `rows` lines; then clear to
+// end of screen.
 std::string ToScreenUpdate(absl::string_view text, int columns, int rows);
 
 }  // namespace vix::inspect
