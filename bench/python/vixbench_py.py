@@ -18,6 +18,7 @@ pinned CPU (--cpu, default the last one):
 Fast calls are timed in batches of --batch calls (time.perf_counter_ns
 around a `for` loop), so p50 is the median of batch means; the loop's own
 cost is included in every figure alike (and reported as `loop`).
+(`bare_loop`, the loop alone, gives decide/noop with it subtracted too.)
 Bars (SPEC 10): decide p50 <= 1.5 x noop p50 (same run); get_ttl p50 <=
 500 ns; redis p50 / get_ttl p50 >= 300.
 
@@ -63,6 +64,19 @@ def batch_means(call, args, batch, batches):
         t0 = clock()
         for _ in loop:
             call(*args)
+        out.append((clock() - t0) / batch)
+    return out
+
+
+def bare_loop(batch, batches):
+    """Per-iteration ns of the timing loop itself (no call)."""
+    clock = time.perf_counter_ns
+    loop = range(batch)
+    out = []
+    for _ in range(batches):
+        t0 = clock()
+        for _ in loop:
+            pass
         out.append((clock() - t0) / batch)
     return out
 
@@ -169,19 +183,24 @@ def main():
         }
         reps = {name: [] for name in fast}
         reps["redis"] = []
+        reps["bare_loop"] = []
         ratios = []
+        net_ratios = []
         for rep in range(a.repetitions + 1):  # the first is warm-up
             this = {}
             for name, (call, args) in fast.items():
                 this[name] = batch_means(call, args, a.batch, a.batches)
+            this["bare_loop"] = bare_loop(a.batch, a.batches)
             this["redis"] = time_each(lambda: predecessor_call(client),
                                       a.redis_calls)
             if rep == 0:
                 continue
             for name, samples in this.items():
                 reps[name].append(samples)
-            ratios.append(statistics.median(this["decide"]) /
-                          statistics.median(this["noop"]))
+            m = {n: statistics.median(v) for n, v in this.items()}
+            ratios.append(m["decide"] / m["noop"])
+            net_ratios.append((m["decide"] - m["bare_loop"]) /
+                              (m["noop"] - m["bare_loop"]))
         status = engine.status()
     finally:
         redis_proc.terminate()
@@ -199,6 +218,7 @@ def main():
            "calls, percentiles are of batch means, loop cost included")
     notes = {
         "loop": "an empty Python function; " + how,
+        "bare_loop": "the timing loop alone (for _ in range: pass); " + how,
         "noop": "_vixbench_noop.noop(scope, 'panic', 60, stakes) -> new "
                 "(int, str) tuple, METH_FASTCALL; " + how,
         "decide": "Engine.decide(scope, 'panic', 60, stakes), precomputed "
@@ -225,6 +245,8 @@ def main():
         "python_decide_p50_ns": p50["decide"],
         "python_noop_p50_ns": p50["noop"],
         "python_decide_over_noop": ratio,
+        "python_decide_over_noop_loop_subtracted": statistics.median(
+            net_ratios),
         "python_get_ttl_p50_ns": p50["get_ttl"],
         "python_get_adaptive_ttl_p50_ns": p50["get_adaptive"],
         "python_redis_protocol_p50_ns": p50["redis"],
@@ -261,7 +283,10 @@ def main():
             f.write(text + "\n")
     else:
         print(text)
-    for name in ("loop", "noop", "decide", "get_ttl", "get_adaptive",
+    print(f"decide/noop with the bare loop subtracted: "
+          f"{report['python_decide_over_noop_loop_subtracted']:.2f}",
+          file=sys.stderr)
+    for name in ("bare_loop", "loop", "noop", "decide", "get_ttl", "get_adaptive",
                  "redis"):
         print(f"{name:13s} p50 {p50[name]:12.1f} ns", file=sys.stderr)
     for name, b in report["bars"].items():

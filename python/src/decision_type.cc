@@ -103,13 +103,33 @@ PyMethodDef kMethods[] = {
      "The fields as a dict, as `vixctl decide --json` prints them."},
     {nullptr, nullptr, 0, nullptr}};
 
+// Freed Decisions kept for reuse, as CPython keeps small tuples: a
+// decision then costs no allocator call. Guarded by the GIL.
+constexpr int kFreeListSize = 64;
+DecisionObject* g_free_list[kFreeListSize];
+int g_free_count = 0;
+
+void DecisionDealloc(PyObject* self) {
+  if (g_free_count < kFreeListSize) {
+    g_free_list[g_free_count++] = reinterpret_cast<DecisionObject*>(self);
+    return;
+  }
+  PyObject_Free(self);
+}
+
 }  // namespace
 
 PyTypeObject DecisionType = {PyVarObject_HEAD_INIT(nullptr, 0)};
 
 PyObject* NewDecision(const Decision& decision) {
-  DecisionObject* self = PyObject_New(DecisionObject, &DecisionType);
-  if (self == nullptr) return nullptr;
+  DecisionObject* self;
+  if (VIX_LIKELY(g_free_count > 0)) {
+    self = g_free_list[--g_free_count];
+    _Py_NewReference(reinterpret_cast<PyObject*>(self));
+  } else {
+    self = PyObject_New(DecisionObject, &DecisionType);
+    if (self == nullptr) return nullptr;
+  }
   self->decision = decision;
   return reinterpret_cast<PyObject*>(self);
 }
@@ -127,7 +147,7 @@ bool InitDecisionType(PyObject* module) {
   t.tp_repr = Repr;
   t.tp_richcompare = RichCompare;
   t.tp_hash = PyObject_HashNotImplemented;
-  t.tp_dealloc = [](PyObject* self) { PyObject_Free(self); };
+  t.tp_dealloc = DecisionDealloc;
   if (PyType_Ready(&t) < 0) return false;
   Py_INCREF(&t);
   return PyModule_AddObject(module, "Decision", reinterpret_cast<PyObject*>(&t)) == 0;

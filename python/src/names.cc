@@ -3,6 +3,7 @@
 #include <string>
 
 #include "errors.h"
+#include "objects.h"
 #include "vixbreaker/core/parse.h"
 
 namespace vix::pyc {
@@ -94,6 +95,16 @@ bool StakesFromPy(PyObject* stakes, Stakes* out) {
 }
 
 bool BaseTtlFromPy(PyObject* base_ttl, BaseTtl* out) {
+  // CPython 3.11 keeps 0 <= v < 2**30 in one digit: read it directly.
+  if (VIX_LIKELY(PyLong_CheckExact(base_ttl))) {
+    const Py_ssize_t size = Py_SIZE(base_ttl);
+    if (size == 0 || size == 1) {
+      const uint32_t digit =
+          size == 0 ? 0
+                    : reinterpret_cast<PyLongObject*>(base_ttl)->ob_digit[0];
+      if (BaseTtl::FromSeconds(digit, out)) return true;
+    }
+  }
   if (!PyLong_Check(base_ttl)) {
     PyErr_Format(PyExc_TypeError, "base_ttl must be an int, not %s",
                  Py_TYPE(base_ttl)->tp_name);
