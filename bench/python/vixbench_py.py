@@ -56,27 +56,20 @@ def parse_args():
 
 
 def batch_means(call, args, batch, batches):
-    """Per-call ns of `batches` timed batches of `batch` calls."""
+    """Per-call ns of `batches` timed batches of `batch` calls; with call
+    None, of the timing loop alone."""
     clock = time.perf_counter_ns
     loop = range(batch)
     out = []
     for _ in range(batches):
-        t0 = clock()
-        for _ in loop:
-            call(*args)
-        out.append((clock() - t0) / batch)
-    return out
-
-
-def bare_loop(batch, batches):
-    """Per-iteration ns of the timing loop itself (no call)."""
-    clock = time.perf_counter_ns
-    loop = range(batch)
-    out = []
-    for _ in range(batches):
-        t0 = clock()
-        for _ in loop:
-            pass
+        if call is None:
+            t0 = clock()
+            for _ in loop:
+                pass
+        else:
+            t0 = clock()
+            for _ in loop:
+                call(*args)
         out.append((clock() - t0) / batch)
     return out
 
@@ -190,7 +183,7 @@ def main():
             this = {}
             for name, (call, args) in fast.items():
                 this[name] = batch_means(call, args, a.batch, a.batches)
-            this["bare_loop"] = bare_loop(a.batch, a.batches)
+            this["bare_loop"] = batch_means(None, (), a.batch, a.batches)
             this["redis"] = time_each(lambda: predecessor_call(client),
                                       a.redis_calls)
             if rep == 0:

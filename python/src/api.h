@@ -10,7 +10,7 @@
 namespace vix::py_api {
 
 void DefineEngineApi(pybind11::module_& m);
-void DefinePureApi(pybind11::module_& m);    // policy, detector, thresholds
+void DefinePureApi(pybind11::module_& m);  // policy, detector, thresholds
 void DefineMirrorApi(pybind11::module_& m);
 
 }  // namespace vix::py_api

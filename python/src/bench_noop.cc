@@ -26,7 +26,9 @@ PyObject* Noop(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
 }
 
 PyMethodDef kMethods[] = {
-    {"noop", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)(void)>(Noop)), METH_FASTCALL,
+    {"noop",
+     reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)(void)>(Noop)),
+     METH_FASTCALL,
      "noop(scope, status, base_ttl, stakes) -> (base_ttl, 'NORMAL')"},
     {nullptr, nullptr, 0, nullptr}};
 

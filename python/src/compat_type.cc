@@ -160,8 +160,8 @@ bool CachedStakes(CompatObject* c, const Policy& policy, PyObject* league,
   bool ok = value != nullptr;
   if (ok && inner == nullptr) {
     PyObject* fresh = PyDict_New();
-    ok = fresh != nullptr &&
-         PyDict_SetItem(c->stakes_cache, league, fresh) == 0;
+    ok =
+        fresh != nullptr && PyDict_SetItem(c->stakes_cache, league, fresh) == 0;
     inner = fresh;
     Py_XDECREF(fresh);  // the cache holds it
   }
@@ -204,8 +204,7 @@ bool BindArgs(const char* function, PyObject* const* args, size_t nargsf,
       PyObject* key = PyTuple_GET_ITEM(kwnames, k);
       int slot = -1;
       for (int i = 0; i < count; ++i) {
-        if (key == names[i] ||
-            PyUnicode_Compare(key, names[i]) == 0) {
+        if (key == names[i] || PyUnicode_Compare(key, names[i]) == 0) {
           slot = i;
           break;
         }
@@ -255,15 +254,15 @@ PyObject* CompatGetTtl(PyObject* self, PyObject* const* args, size_t nargsf,
   Status status = Status::kNormal;
   BaseTtl base_ttl;
   Stakes stakes;
-  if (VIX_UNLIKELY(!BaseTtlFromPy(values[0], &base_ttl) ||
-                   (values[1] != nullptr && !StatusFromPy(values[1], &status)) ||
-                   !StakesOfContext(AsCompat(self), state->engine->policy(),
-                                    values[2] ? values[2] : Py_None,
-                                    &stakes))) {
+  if (VIX_UNLIKELY(
+          !BaseTtlFromPy(values[0], &base_ttl) ||
+          (values[1] != nullptr && !StatusFromPy(values[1], &status)) ||
+          !StakesOfContext(AsCompat(self), state->engine->policy(),
+                           values[2] ? values[2] : Py_None, &stakes))) {
     return nullptr;
   }
-  const Decision d = state->engine->Decide(AsCompat(self)->scope, status,
-                                           base_ttl, stakes);
+  const Decision d =
+      state->engine->Decide(AsCompat(self)->scope, status, base_ttl, stakes);
   return TtlTuple(d.ttl_seconds, g_names.mode[static_cast<int>(d.mode)]);
 }
 
@@ -350,18 +349,14 @@ PyTypeObject CompatType = {PyVarObject_HEAD_INIT(nullptr, 0)};
 
 bool InitCompatType(PyObject* module) {
   PyTypeObject& t = CompatType;
-  t.tp_name = "vixbreaker._native.CompatCore";
-  t.tp_basicsize = sizeof(CompatObject);
-  t.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE;
-  t.tp_doc = "Native part of vixbreaker.compat.VIXCircuitBreaker.";
+  DescribeType(t, "vixbreaker._native.CompatCore", sizeof(CompatObject),
+               Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+               "Native part of vixbreaker.compat.VIXCircuitBreaker.");
   t.tp_new = CompatNew;
   t.tp_dealloc = CompatDealloc;
   t.tp_methods = kCompatMethods;
   t.tp_getset = kCompatGetSet;
-  if (PyType_Ready(&t) < 0) return false;
-  Py_INCREF(&t);
-  return PyModule_AddObject(module, "CompatCore",
-                            reinterpret_cast<PyObject*>(&t)) == 0;
+  return AddType(module, t, "CompatCore");
 }
 
 }  // namespace vix::pyc

@@ -50,9 +50,8 @@ PyGetSetDef kGetSet[] = {
      nullptr},
     {nullptr, nullptr, nullptr, nullptr, nullptr}};
 
-constexpr const char* kFields[] = {"ttl",    "mode",          "tier",
-                                   "stakes", "reason",        "episode_start",
-                                   "first_writer"};
+constexpr const char* kFields[] = {
+    "ttl", "mode", "tier", "stakes", "reason", "episode_start", "first_writer"};
 
 PyObject* AsDict(PyObject* self, PyObject*) {
   PyObject* dict = PyDict_New();
@@ -92,8 +91,7 @@ PyObject* RichCompare(PyObject* a, PyObject* b, int op) {
   const Decision& y = Of(b);
   const bool equal = x.ttl_seconds == y.ttl_seconds && x.mode == y.mode &&
                      x.tier == y.tier && x.stakes == y.stakes &&
-                     x.reason == y.reason &&
-                     x.first_writer == y.first_writer &&
+                     x.reason == y.reason && x.first_writer == y.first_writer &&
                      x.episode_start_ns == y.episode_start_ns;
   return PyBool_FromLong(equal == (op == Py_EQ));
 }
@@ -136,21 +134,17 @@ PyObject* NewDecision(const Decision& decision) {
 
 bool InitDecisionType(PyObject* module) {
   PyTypeObject& t = DecisionType;
-  t.tp_name = "vixbreaker.Decision";
-  t.tp_basicsize = sizeof(DecisionObject);
-  t.tp_flags = Py_TPFLAGS_DEFAULT;
-  t.tp_doc =
-      "One decision (SPEC 12): ttl, mode, tier, stakes, reason, "
-      "episode_start, first_writer. Immutable.";
+  DescribeType(t, "vixbreaker.Decision", sizeof(DecisionObject),
+               Py_TPFLAGS_DEFAULT,
+               "One decision (SPEC 12): ttl, mode, tier, stakes, reason, "
+               "episode_start, first_writer. Immutable.");
   t.tp_getset = kGetSet;
   t.tp_methods = kMethods;
   t.tp_repr = Repr;
   t.tp_richcompare = RichCompare;
   t.tp_hash = PyObject_HashNotImplemented;
   t.tp_dealloc = DecisionDealloc;
-  if (PyType_Ready(&t) < 0) return false;
-  Py_INCREF(&t);
-  return PyModule_AddObject(module, "Decision", reinterpret_cast<PyObject*>(&t)) == 0;
+  return AddType(module, t, "Decision");
 }
 
 }  // namespace vix::pyc

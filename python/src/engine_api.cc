@@ -68,8 +68,8 @@ py::object ResolveScope(py::handle engine, const std::string& name,
 
 py::object Classify(py::handle engine, const std::string& league,
                     const std::string& competition) {
-  const Stakes stakes = StateOf(engine).engine->policy().Classify(
-      league, competition);
+  const Stakes stakes =
+      StateOf(engine).engine->policy().Classify(league, competition);
   return py::reinterpret_borrow<py::object>(
       vix::pyc::g_names.stakes[static_cast<int>(stakes)]);
 }
@@ -111,9 +111,9 @@ py::dict Episode(py::handle engine, py::handle scope) {
   out["last_panic"] = UnixSecondsOrNone(s.last_panic_ns);
   out["calm_since"] = UnixSecondsOrNone(s.calm_since_ns);
   out["remote_start"] = UnixSecondsOrNone(s.remote_start_ns);
-  out["first_writer_pid"] =
-      s.first_writer_pid == 0 ? py::object(py::none())
-                              : py::object(py::int_(s.first_writer_pid));
+  out["first_writer_pid"] = s.first_writer_pid == 0
+                                ? py::object(py::none())
+                                : py::object(py::int_(s.first_writer_pid));
   out["episodes_started"] = s.episodes_started;
   out["episodes_ended"] = s.episodes_ended;
   return out;

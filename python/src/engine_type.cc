@@ -6,6 +6,7 @@
 #include "objects.h"
 // After Python.h (objects.h): it uses Py_ssize_t.
 #include <structmember.h>
+
 #include "vixbreaker/core/config.h"
 #include "vixbreaker/inspect/config_file.h"
 #include "vixbreaker/shm/segment.h"
@@ -51,8 +52,7 @@ int EngineInit(PyObject* self, PyObject* args, PyObject* kwargs) {
   absl::StatusOr<Config> config = ConfigFrom(config_text);
   if (!config.ok()) {
     // vixctl treats an unreadable or invalid configuration as bad input.
-    return SetError(absl::InvalidArgumentError(config.status().message())),
-           -1;
+    return SetError(absl::InvalidArgumentError(config.status().message())), -1;
   }
   auto state = std::make_unique<EngineState>();
   state->segment_name = segment;
@@ -63,9 +63,8 @@ int EngineInit(PyObject* self, PyObject* args, PyObject* kwargs) {
   options.log_fd = log_fd;
   absl::StatusOr<std::unique_ptr<shm::Engine>> engine;
   Py_BEGIN_ALLOW_THREADS  // attach may wait for a creator
-  engine = shm::Engine::Open(options);
-  Py_END_ALLOW_THREADS
-  if (!engine.ok()) return SetError(engine.status()), -1;
+      engine = shm::Engine::Open(options);
+  Py_END_ALLOW_THREADS if (!engine.ok()) return SetError(engine.status()), -1;
   if (!(*engine)->segment_status().ok() && !failsafe) {
     return SetError((*engine)->segment_status()), -1;
   }
@@ -119,7 +118,8 @@ PyObject* EngineDecide(PyObject* self, PyObject* const* args,
                    !StakesFromPy(args[3], &stakes))) {
     return nullptr;
   }
-  return NewDecision(state->engine->Decide(s->handle, status, base_ttl, stakes));
+  return NewDecision(
+      state->engine->Decide(s->handle, status, base_ttl, stakes));
 }
 
 PyObject* EngineSegment(PyObject* self, void*) {
@@ -149,7 +149,10 @@ PyObject* EngineGlobalScope(PyObject* self, void*) {
 }
 
 PyMethodDef kEngineMethods[] = {
-    {"decide", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)(void)>(EngineDecide)), METH_FASTCALL,
+    {"decide",
+     reinterpret_cast<PyCFunction>(
+         reinterpret_cast<void (*)(void)>(EngineDecide)),
+     METH_FASTCALL,
      "decide(scope, status, base_ttl, stakes, /) -> Decision\n\n"
      "The hot path: observe `status` ('normal', 'warning', 'panic') on "
      "`scope`, update its episode and decide. `stakes` is 'high', 'medium', "
@@ -219,10 +222,9 @@ PyObject* NewScope(PyObject* engine, shm::ScopeHandle handle, PyObject* name) {
 
 bool InitEngineTypes(PyObject* module) {
   PyTypeObject& e = EngineType;
-  e.tp_name = "vixbreaker._native.EngineCore";
-  e.tp_basicsize = sizeof(EngineObject);
-  e.tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE;
-  e.tp_doc = "The native engine; use vixbreaker.Engine.";
+  DescribeType(e, "vixbreaker._native.EngineCore", sizeof(EngineObject),
+               Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,
+               "The native engine; use vixbreaker.Engine.");
   e.tp_new = EngineNew;
   e.tp_init = EngineInit;
   e.tp_dealloc = EngineDealloc;
@@ -230,23 +232,15 @@ bool InitEngineTypes(PyObject* module) {
   e.tp_getset = kEngineGetSet;
 
   PyTypeObject& s = ScopeType;
-  s.tp_name = "vixbreaker.Scope";
-  s.tp_basicsize = sizeof(ScopeObject);
-  s.tp_flags = Py_TPFLAGS_DEFAULT;
-  s.tp_doc =
+  DescribeType(
+      s, "vixbreaker.Scope", sizeof(ScopeObject), Py_TPFLAGS_DEFAULT,
       "A resolved scope (an independent panic clock) of one Engine; get it "
       "from Engine.scope(name) or Engine.global_scope, once, and pass it to "
-      "every decide().";
+      "every decide().");
   s.tp_dealloc = ScopeDealloc;
   s.tp_repr = ScopeRepr;
   s.tp_members = kScopeMembers;
-  if (PyType_Ready(&e) < 0 || PyType_Ready(&s) < 0) return false;
-  Py_INCREF(&e);
-  Py_INCREF(&s);
-  return PyModule_AddObject(module, "EngineCore",
-                            reinterpret_cast<PyObject*>(&e)) == 0 &&
-         PyModule_AddObject(module, "Scope", reinterpret_cast<PyObject*>(&s)) ==
-             0;
+  return AddType(module, e, "EngineCore") && AddType(module, s, "Scope");
 }
 
 }  // namespace vix::pyc

@@ -33,7 +33,8 @@ bool SetError(const absl::Status& status) {
   if (value == nullptr) return false;
   const std::string code = absl::StatusCodeToString(status.code());
   PyObject* code_text = PyUnicode_FromString(code.c_str());
-  if (code_text == nullptr || PyObject_SetAttrString(value, "code", code_text)) {
+  if (code_text == nullptr ||
+      PyObject_SetAttrString(value, "code", code_text)) {
     Py_XDECREF(code_text);
     Py_DECREF(value);
     return false;

@@ -28,9 +28,9 @@ absl::Duration SecondsOption(double seconds, const char* name) {
 
 class PyMirror {
  public:
-  PyMirror(py::object engine, const std::string& url,
-           const std::string& policy, const std::string& key_prefix,
-           double poll_interval_s, double command_timeout_s, int log_fd)
+  PyMirror(py::object engine, const std::string& url, const std::string& policy,
+           const std::string& key_prefix, double poll_interval_s,
+           double command_timeout_s, int log_fd)
       : engine_(std::move(engine)) {
     vix::pyc::EngineState* state = vix::pyc::EngineStateOf(engine_.ptr());
     if (state == nullptr) throw py::error_already_set();

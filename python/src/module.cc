@@ -8,6 +8,29 @@
 #include "names.h"
 #include "objects.h"
 
+namespace vix::pyc {
+
+void DescribeType(PyTypeObject& type, const char* name, Py_ssize_t size,
+                  unsigned long flags, const char* doc) {
+  type.tp_name = name;
+  type.tp_basicsize = size;
+  type.tp_flags = flags;
+  type.tp_doc = doc;
+}
+
+bool AddType(PyObject* module, PyTypeObject& type, const char* attribute) {
+  if (PyType_Ready(&type) < 0) return false;
+  Py_INCREF(&type);
+  if (PyModule_AddObject(module, attribute,
+                         reinterpret_cast<PyObject*>(&type)) < 0) {
+    Py_DECREF(&type);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace vix::pyc
+
 PYBIND11_MODULE(_native, m) {
   m.doc() = "Native part of vixbreaker; import vixbreaker instead.";
   PyObject* module = m.ptr();

@@ -12,16 +12,16 @@
 namespace vix::pyc {
 
 struct Names {
-  PyObject* status[kStatusCount];       // normal, warning, panic
-  PyObject* stakes[kStakesCount];       // high_stakes, ...
+  PyObject* status[kStatusCount];        // normal, warning, panic
+  PyObject* stakes[kStakesCount];        // high_stakes, ...
   PyObject* stakes_short[kStakesCount];  // high, medium, low
-  PyObject* mode[kModeCount];           // NORMAL, PANIC_FULL, ...
-  PyObject* reason[kReasonCount];       // tier, no_episode, ...
-  PyObject* strategy[3];                // bypass, adaptive, normal
+  PyObject* mode[kModeCount];            // NORMAL, PANIC_FULL, ...
+  PyObject* reason[kReasonCount];        // tier, no_episode, ...
+  PyObject* strategy[3];                 // bypass, adaptive, normal
   PyObject* breaker_mode[kBreakerModeCount];
-  PyObject* league;                     // match_context keys
+  PyObject* league;  // match_context keys
   PyObject* competition;
-  PyObject* base_ttl;                   // keyword names of the compat calls
+  PyObject* base_ttl;  // keyword names of the compat calls
   PyObject* vix_status;
   PyObject* match_context;
   PyObject* empty;

@@ -27,35 +27,31 @@ struct EngineState {
 
 // _native.EngineCore: the base class of vixbreaker.Engine.
 struct EngineObject {
-  PyObject_HEAD
-  EngineState* state;  // null until __init__ succeeded
+  PyObject_HEAD EngineState* state;  // null until __init__ succeeded
 };
 
 // _native.Scope: a resolved scope of one engine.
 struct ScopeObject {
-  PyObject_HEAD
-  shm::ScopeHandle handle;
+  PyObject_HEAD shm::ScopeHandle handle;
   PyObject* engine;  // strong: the handle is valid while the engine lives
   PyObject* name;    // str
 };
 
 // _native.Decision: the decision's fields, converted on access.
 struct DecisionObject {
-  PyObject_HEAD
-  Decision decision;
+  PyObject_HEAD Decision decision;
 };
 
 // _native.Window: a rolling window on an engine's segment.
 struct WindowObject {
-  PyObject_HEAD
-  shm::RollingWindow* window;  // owned
-  PyObject* engine;            // strong: the window uses its segment
+  PyObject_HEAD shm::RollingWindow* window;  // owned
+  PyObject* engine;  // strong: the window uses its segment
 };
 
 // _native.CompatCore: the base class of vixbreaker.compat.VIXCircuitBreaker.
 struct CompatObject {
-  PyObject_HEAD
-  PyObject* engine;  // EngineObject, null until bound (opened lazily)
+  PyObject_HEAD PyObject*
+      engine;        // EngineObject, null until bound (opened lazily)
   PyObject* window;  // WindowObject, null until bound
   shm::ScopeHandle scope;
   // league -> {competition -> stakes index}: the classification of a
@@ -76,6 +72,12 @@ bool InitEngineTypes(PyObject* module);
 bool InitDecisionType(PyObject* module);
 bool InitWindowType(PyObject* module);
 bool InitCompatType(PyObject* module);
+
+// Sets a static type's name, size, flags and doc (the caller adds slots).
+void DescribeType(PyTypeObject& type, const char* name, Py_ssize_t size,
+                  unsigned long flags, const char* doc);
+// Readies `type` and adds it to `module` as `attribute`.
+bool AddType(PyObject* module, PyTypeObject& type, const char* attribute);
 
 // A new Decision object (the hot path's only allocation).
 PyObject* NewDecision(const Decision& decision);

@@ -81,8 +81,8 @@ py::dict PolicyDecide(const std::string& status_text,
   bool future_start = false;
   if (status == Status::kPanic) {
     if (!age_min) {
-      ThrowIfError(absl::InvalidArgumentError(
-          "age_min is required with status panic"));
+      ThrowIfError(
+          absl::InvalidArgumentError("age_min is required with status panic"));
     }
     if (!std::isfinite(*age_min)) {
       ThrowIfError(absl::InvalidArgumentError(absl::StrCat(
@@ -95,8 +95,8 @@ py::dict PolicyDecide(const std::string& status_text,
   } else {
     d = Policy::DecideNoEpisode(base_ttl, stakes);
   }
-  py::object decision = py::reinterpret_steal<py::object>(
-      vix::pyc::NewDecision(d));
+  py::object decision =
+      py::reinterpret_steal<py::object>(vix::pyc::NewDecision(d));
   if (!decision) throw py::error_already_set();
   py::dict out = decision.attr("as_dict")();
   out.attr("pop")("episode_start");
@@ -115,8 +115,9 @@ class Detector {
         ValueOrThrow(detector_.Observe(market, odds, NowOr(now))));
   }
   py::object MatchStatus(std::optional<double> now) const {
-    return Name(vix::pyc::g_names.status[static_cast<int>(
-        detector_.MatchStatus(NowOr(now)))]);
+    return Name(
+        vix::pyc::g_names
+            .status[static_cast<int>(detector_.MatchStatus(NowOr(now)))]);
   }
   size_t SampleCount(const std::string& market) const {
     return detector_.SampleCount(market);
@@ -134,8 +135,9 @@ class PyPolicy {
       : policy_(ValueOrThrow(Policy::Create(LoadConfig(config_text).policy))) {}
   py::object Classify(const std::string& league,
                       const std::string& competition) const {
-    return Name(vix::pyc::g_names.stakes[static_cast<int>(
-        policy_.Classify(league, competition))]);
+    return Name(
+        vix::pyc::g_names
+            .stakes[static_cast<int>(policy_.Classify(league, competition))]);
   }
   // The decision for an episode of `age_minutes` (finite; negative is a
   // future start: tier 1).
@@ -205,8 +207,8 @@ void DefinePureApi(py::module_& m) {
   py::class_<Detector>(m, "VolatilityDetector",
                        "Per-market odds samples of one match (SPEC 7). Not "
                        "thread-safe: one per match, fed by one thread.")
-      .def(py::init([](double window_s, size_t max_samples,
-                       size_t min_samples, double panic_z, double warning_z) {
+      .def(py::init([](double window_s, size_t max_samples, size_t min_samples,
+                       double panic_z, double warning_z) {
              DetectorConfig c;
              c.window_ns = ValueOrThrow(SecondsToNs(window_s, "window_s"));
              c.max_samples = max_samples;

@@ -34,7 +34,8 @@ PyObject* WindowRecord(PyObject* self, PyObject* const* args,
       (nargs == 2 && !BaseTtlFromPy(args[1], &base_ttl))) {
     return nullptr;
   }
-  const shm::WindowDecision d = AsWindow(self)->window->Record(status, base_ttl);
+  const shm::WindowDecision d =
+      AsWindow(self)->window->Record(status, base_ttl);
   return Py_BuildValue(
       "{s:i,s:O,s:O,s:d}", "ttl", d.breaker.ttl_seconds, "strategy",
       g_names.strategy[static_cast<int>(d.breaker.strategy)], "breaker_mode",
@@ -44,23 +45,21 @@ PyObject* WindowRecord(PyObject* self, PyObject* const* args,
 
 PyObject* WindowFlush(PyObject* self, PyObject*) {
   shm::RollingWindow* window = AsWindow(self)->window;
-  Py_BEGIN_ALLOW_THREADS
-  window->FlushLogs();
-  Py_END_ALLOW_THREADS
-  Py_RETURN_NONE;
+  Py_BEGIN_ALLOW_THREADS window->FlushLogs();
+  Py_END_ALLOW_THREADS Py_RETURN_NONE;
 }
 
 PyObject* TransitionDict(const shm::WindowTransitionRecord& t) {
-  return Py_BuildValue(
-      "{s:K,s:d,s:O,s:O,s:d,s:K,s:K,s:L}", "sequence",
-      static_cast<unsigned long long>(t.sequence), "at",
-      static_cast<double>(t.at_ns) / 1e9, "from",
-      g_names.breaker_mode[static_cast<int>(t.from)], "to",
-      g_names.breaker_mode[static_cast<int>(t.to)], "panic_ratio",
-      t.panic_ratio, "panic_samples",
-      static_cast<unsigned long long>(t.panic_samples), "total_samples",
-      static_cast<unsigned long long>(t.total_samples), "pid",
-      static_cast<long long>(t.pid));
+  return Py_BuildValue("{s:K,s:d,s:O,s:O,s:d,s:K,s:K,s:L}", "sequence",
+                       static_cast<unsigned long long>(t.sequence), "at",
+                       static_cast<double>(t.at_ns) / 1e9, "from",
+                       g_names.breaker_mode[static_cast<int>(t.from)], "to",
+                       g_names.breaker_mode[static_cast<int>(t.to)],
+                       "panic_ratio", t.panic_ratio, "panic_samples",
+                       static_cast<unsigned long long>(t.panic_samples),
+                       "total_samples",
+                       static_cast<unsigned long long>(t.total_samples), "pid",
+                       static_cast<long long>(t.pid));
 }
 
 // snapshot() -> dict: the window now, read-only.
@@ -87,12 +86,14 @@ PyObject* WindowSnapshotOf(PyObject* self, PyObject*) {
       static_cast<double>(s.bucket_width_ns) / 1e9, "window_s",
       static_cast<double>(s.window_ns) / 1e9, "late_samples",
       static_cast<unsigned long long>(s.late_samples), "saturated_samples",
-      static_cast<unsigned long long>(s.saturated_samples), "history",
-      history);
+      static_cast<unsigned long long>(s.saturated_samples), "history", history);
 }
 
 PyMethodDef kWindowMethods[] = {
-    {"record", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)(void)>(WindowRecord)), METH_FASTCALL,
+    {"record",
+     reinterpret_cast<PyCFunction>(
+         reinterpret_cast<void (*)(void)>(WindowRecord)),
+     METH_FASTCALL,
      "record(status, base_ttl=60, /) -> dict\n\n"
      "Counts one sample in the host's window, moves the breaker at most one "
      "step and returns {'ttl', 'strategy', 'breaker_mode', 'panic_ratio'} "
@@ -118,18 +119,13 @@ PyObject* NewWindow(PyObject* engine,
 
 bool InitWindowType(PyObject* module) {
   PyTypeObject& t = WindowType;
-  t.tp_name = "vixbreaker.Window";
-  t.tp_basicsize = sizeof(WindowObject);
-  t.tp_flags = Py_TPFLAGS_DEFAULT;
-  t.tp_doc =
+  DescribeType(
+      t, "vixbreaker.Window", sizeof(WindowObject), Py_TPFLAGS_DEFAULT,
       "The host's rolling-window breaker (SPEC 6), shared by every process "
-      "on the segment; from Engine.window().";
+      "on the segment; from Engine.window().");
   t.tp_dealloc = WindowDealloc;
   t.tp_methods = kWindowMethods;
-  if (PyType_Ready(&t) < 0) return false;
-  Py_INCREF(&t);
-  return PyModule_AddObject(module, "Window", reinterpret_cast<PyObject*>(&t)) ==
-         0;
+  return AddType(module, t, "Window");
 }
 
 }  // namespace vix::pyc

@@ -251,6 +251,20 @@ def _host(segment):
     return host
 
 
+def _fresh_locks_after_fork():
+    """A lock held by another thread at fork() stays held in the child;
+    the child starts with fresh ones (the engines themselves need no
+    call: the segment handles fork)."""
+    global _hosts_lock, _policy_lock
+    _hosts_lock = threading.Lock()
+    _policy_lock = threading.Lock()
+    for host in _hosts.values():
+        host.lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_fresh_locks_after_fork)
+
+
 def _check_ratio(name, value):
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"{name} must be a number, not {type(value).__name__}")
