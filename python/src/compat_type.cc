@@ -321,19 +321,21 @@ PyObject* CompatCacheSize(PyObject* self, void*) {
 
 PyMethodDef kCompatMethods[] = {
     {"get_ttl", VIX_FASTCALL_KW(CompatGetTtl), METH_FASTCALL | METH_KEYWORDS,
-     "get_ttl(base_ttl, vix_status='normal', match_context=None) -> "
-     "(ttl, mode)\n\n"
+     "get_ttl($self, /, base_ttl, vix_status='normal', match_context=None)\n"
+     "--\n\n-> (ttl, mode). "
      "The predecessor's decision: observes vix_status on the host's "
      "`global` episode (shared by every process through the segment) and "
      "returns the tier's TTL and PanicMode for the match's importance."},
     {"get_adaptive_ttl", VIX_FASTCALL_KW(CompatGetAdaptiveTtl),
      METH_FASTCALL | METH_KEYWORDS,
-     "get_adaptive_ttl(vix_status, base_ttl=None) -> (ttl, strategy)\n\n"
+     "get_adaptive_ttl($self, /, vix_status, base_ttl=None)\n--\n\n"
+     "-> (ttl, strategy). "
      "Records vix_status in the host's rolling window and returns the "
      "breaker's TTL and strategy ('bypass', 'adaptive', 'normal')."},
     {"record_panic_status", VIX_FASTCALL_KW(CompatRecord),
      METH_FASTCALL | METH_KEYWORDS,
-     "record_panic_status(vix_status) -> None: one sample in the window."},
+     "record_panic_status($self, /, vix_status)\n--\n\n"
+     "One sample in the host's window."},
     {"_vix_bind", CompatBind, METH_VARARGS, nullptr},
     {"_vix_unbind", CompatUnbind, METH_NOARGS, nullptr},
     {nullptr, nullptr, 0, nullptr}};

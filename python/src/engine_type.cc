@@ -153,7 +153,7 @@ PyMethodDef kEngineMethods[] = {
      reinterpret_cast<PyCFunction>(
          reinterpret_cast<void (*)(void)>(EngineDecide)),
      METH_FASTCALL,
-     "decide(scope, status, base_ttl, stakes, /) -> Decision\n\n"
+     "decide($self, scope, status, base_ttl, stakes, /)\n--\n\n"
      "The hot path: observe `status` ('normal', 'warning', 'panic') on "
      "`scope`, update its episode and decide. `stakes` is 'high', 'medium', "
      "'low' or a full name ('high_stakes', ... as Engine.classify returns). "

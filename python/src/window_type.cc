@@ -94,7 +94,7 @@ PyMethodDef kWindowMethods[] = {
      reinterpret_cast<PyCFunction>(
          reinterpret_cast<void (*)(void)>(WindowRecord)),
      METH_FASTCALL,
-     "record(status, base_ttl=60, /) -> dict\n\n"
+     "record($self, status, base_ttl=60, /)\n--\n\n"
      "Counts one sample in the host's window, moves the breaker at most one "
      "step and returns {'ttl', 'strategy', 'breaker_mode', 'panic_ratio'} "
      "as `vixctl window --json` prints them."},
