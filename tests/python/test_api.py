@@ -185,3 +185,26 @@ def test_mirror_starts_stops_and_reports_health(engine, redis_server):
     assert not mirror.running
     with pytest.raises(ValueError):
         engine.start_mirror("http://nope")
+
+
+def test_full_scope_table_is_an_error_with_a_code(engine):
+    with pytest.raises(vixbreaker.Error) as error:
+        for i in range(5000):
+            engine.scope(f"market-{i}")
+    assert error.value.code == "RESOURCE_EXHAUSTED"
+    assert engine.decide(engine.global_scope, "normal", 60, "low").tier == 0
+
+
+def test_corrupt_segment_raises_or_fails_safe(segment):
+    with open(f"/dev/shm/{segment}", "wb") as f:
+        f.write(b"not a vixbreaker segment" * 1000)
+    with pytest.raises(vixbreaker.Error) as error:
+        vixbreaker.Engine(segment, log_fd=-1)
+    assert error.value.code in ("DATA_LOSS", "FAILED_PRECONDITION")
+    eng = vixbreaker.Engine(segment, log_fd=-1, failsafe=True)
+    assert eng.segment_error
+    d = eng.decide(eng.global_scope, "panic", 60, "high")
+    assert (d.ttl, d.mode, d.reason) == (0, "PANIC_FULL", "failsafe")
+    assert eng.decide(eng.global_scope, "normal", 60, "high").ttl == 60
+    with pytest.raises(vixbreaker.Error):
+        eng.status()

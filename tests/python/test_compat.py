@@ -273,3 +273,18 @@ def test_redis_client_starts_the_mirror_without_logging_the_password(
     out, err = capfd.readouterr()
     assert redis_server.password not in out + err
     assert "PANIC_TIMESTAMP_INITIALIZED" in err
+
+
+def test_redis_client_settings_become_a_mirror_url(segment):
+    import redis
+    client = redis.Redis(host="127.0.0.1", port=1, db=3, username="app",
+                         password="p@ss w/rd:1")
+    url = compat._redis_url(client)
+    assert url == "redis://app:p%40ss%20w%2Frd%3A1@127.0.0.1:1/3"
+    unix = compat._redis_url(redis.Redis(unix_socket_path="/run/r.sock",
+                                         password="pw"))
+    assert unix == "unix://:pw@/run/r.sock?db=0"
+    # The mirror's parser accepts it; Redis need not be up to start.
+    engine = compat._host(segment).engine
+    with engine.start_mirror(url, log_fd=-1) as mirror:
+        assert "p%40ss" not in mirror.endpoint and "***" in mirror.endpoint
