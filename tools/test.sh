@@ -32,8 +32,8 @@ for type in "${types[@]}"; do
   # built; Asan with the sanitizer runtimes preloaded into the
   # uninstrumented python3 (CPython's own allocations are not leaks to
   # report); not under TSan (its runtime in an uninstrumented interpreter
-  # reports false races). pytest's
-  # exit 5 ("no tests collected") fails like any other.
+  # reports false races). pytest's exit 5 ("no tests collected") fails
+  # like any other.
   preload=none
   case "$type" in
     Release) preload="" ;;
