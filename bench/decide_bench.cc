@@ -314,7 +314,7 @@ uint64_t ReadScope(const Scope& s) {
          s.last_transition_ns.load(std::memory_order_relaxed) +
          s.mirror_published_ns.load(std::memory_order_relaxed) +
          s.forced_by_pid.load(std::memory_order_relaxed) +
-         LoadAll(s.stats_reserved);
+         s.remote_end_request_ns.load(std::memory_order_relaxed);
 }
 
 uint64_t ReadSlot(const ProcessSlot& p) {
@@ -343,11 +343,7 @@ uint64_t ReadHeaderAndMirror(const SegmentLayout& l) {
                  h.window_buckets.load(std::memory_order_relaxed) +
                  h.transition_history.load(std::memory_order_relaxed) +
                  LoadAll(h.reserved);
-  const SegmentTotals& t = l.totals;
-  sum += LoadAll(t.retired_decisions) +
-         t.retired_failsafes.load(std::memory_order_relaxed) +
-         t.retired_errors.load(std::memory_order_relaxed) +
-         t.retired_anomalies.load(std::memory_order_relaxed);
+  sum += l.counters.log_events_dropped.load(std::memory_order_relaxed);
   const MirrorHot& m = l.mirror_hot;
   sum += m.strict.load(std::memory_order_relaxed) +
          m.healthy_until_ns.load(std::memory_order_relaxed) +
@@ -407,7 +403,9 @@ void BM_InspectorReadWholeSegment(benchmark::State& state) {
   const SegmentLayout& layout = reader->layout();
   for (auto _ : state) {
     uint64_t sum = ReadHeaderAndMirror(layout) + ReadWindow(layout.window);
-    for (const Scope& s : layout.scopes) sum += ReadScope(s);
+    for (uint32_t i = 0; i < ScopeCapacityOf(layout); ++i) {
+      sum += ReadScope(ScopesOf(layout)[i]);
+    }
     for (const ProcessSlot& p : layout.slots) sum += ReadSlot(p);
     benchmark::DoNotOptimize(sum);
   }

@@ -116,7 +116,7 @@ int ServeObserve(const WorkerConfig& c) {
   }
   if (c.cpu >= 0) PinThisThread(c.cpu);
   const shm::AtomicI64& word =
-      (*segment)->layout().scopes[shm::kGlobalScopeIndex].episode;
+      shm::ScopesOf((*segment)->layout())[shm::kGlobalScopeIndex].episode;
   Say("ready");
   std::string line;
   while (std::getline(std::cin, line)) {

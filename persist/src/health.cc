@@ -18,49 +18,49 @@ void Bump(shm::AtomicU64& counter) {
 }  // namespace
 
 void HealthWriter::Configure(bool strict) {
-  layout_.mirror_hot.strict.store(strict ? 1 : 0, kRelaxed);
-  layout_.health.configured.store(1, std::memory_order_release);
+  hot_.strict.store(strict ? 1 : 0, kRelaxed);
+  health_.configured.store(1, std::memory_order_release);
 }
 
 void HealthWriter::Unconfigure() {
-  layout_.mirror_hot.strict.store(0, kRelaxed);
+  hot_.strict.store(0, kRelaxed);
   SetConnected(false);
-  layout_.health.configured.store(0, std::memory_order_release);
+  health_.configured.store(0, std::memory_order_release);
 }
 
 void HealthWriter::SetConnected(bool connected) {
-  layout_.health.connected.store(connected ? 1 : 0, kRelaxed);
+  health_.connected.store(connected ? 1 : 0, kRelaxed);
 }
 
-void HealthWriter::CountReconnect() { Bump(layout_.health.reconnects); }
+void HealthWriter::CountReconnect() { Bump(health_.reconnects); }
 void HealthWriter::AddCommands(uint64_t count) {
-  shm::AtomicU64& sent = layout_.health.commands_sent;
+  shm::AtomicU64& sent = health_.commands_sent;
   sent.store(sent.load(kRelaxed) + count, kRelaxed);
 }
-void HealthWriter::CountInvalidValue() { Bump(layout_.health.invalid_values); }
+void HealthWriter::CountInvalidValue() { Bump(health_.invalid_values); }
 
 void HealthWriter::Success(int64_t now_ns) {
-  layout_.health.last_success_ns.store(now_ns, kRelaxed);
-  shm::AtomicU64& failsafe_logged = layout_.mirror_hot.failsafe_logged;
+  health_.last_success_ns.store(now_ns, kRelaxed);
+  shm::AtomicU64& failsafe_logged = hot_.failsafe_logged;
   if (failsafe_logged.load(kRelaxed) != 0) failsafe_logged.store(0, kRelaxed);
 }
 
 void HealthWriter::RenewHealthyUntil(int64_t healthy_until_ns) {
-  layout_.mirror_hot.healthy_until_ns.store(healthy_until_ns, kRelaxed);
+  hot_.healthy_until_ns.store(healthy_until_ns, kRelaxed);
 }
 
 void HealthWriter::Error(int64_t now_ns, absl::string_view text) {
-  layout_.health.last_error_ns.store(now_ns, kRelaxed);
-  Bump(layout_.health.redis_errors);
+  health_.last_error_ns.store(now_ns, kRelaxed);
+  Bump(health_.redis_errors);
   WriteErrorText(text);
 }
 
 void HealthWriter::SetPublishLag(int64_t lag_ns) {
-  layout_.health.publish_lag_ns.store(lag_ns, kRelaxed);
+  health_.publish_lag_ns.store(lag_ns, kRelaxed);
 }
 
 void HealthWriter::WriteErrorText(absl::string_view text) {
-  shm::WriteMirrorErrorText(layout_.health, text);
+  shm::WriteMirrorErrorText(health_, text);
 }
 
 HealthSnapshot ReadHealth(const shm::SegmentLayout& layout) {

@@ -129,8 +129,7 @@ absl::StatusOr<std::unique_ptr<Mirror>> Mirror::Start(shm::Engine& engine,
                                                       MirrorOptions options) {
   absl::Status valid = ValidateMirrorOptions(options);
   if (!valid.ok()) return valid;
-  if (!engine.segment_status().ok() || engine.segment() == nullptr ||
-      engine.segment()->mutable_layout() == nullptr) {
+  if (!engine.segment_status().ok() || engine.episodes() == nullptr) {
     return absl::FailedPreconditionError(absl::StrCat(
         "cannot start the Redis mirror: the engine has no writable segment (",
         engine.segment_status().message(), ")"));
@@ -159,12 +158,14 @@ const RedisEndpoint& Mirror::endpoint() const { return loop_->endpoint(); }
 
 Mirror::Loop::Loop(shm::Engine& engine, MirrorOptions options,
                    RedisEndpoint endpoint, std::atomic<bool>* holds_lease)
-    : layout_(engine.segment()->mutable_layout()),
+    : region_(*engine.mirror_region()),
+      episodes_(*engine.episodes()),
+      table_(*engine.scope_table()),
       segment_name_(engine.segment()->name()),
       options_(std::move(options)),
       endpoint_(std::move(endpoint)),
       holds_lease_(holds_lease),
-      health_(*layout_),
+      health_(region_.hot, region_.health),
       pid_(getpid()),
       start_ticks_(shm::SelfStartTicks()),
       random_(std::random_device{}()),
@@ -178,6 +179,7 @@ Mirror::Loop::Loop(shm::Engine& engine, MirrorOptions options,
       run_id_check_ns_(10 * Ns(options_.poll_interval)),
       backoff_ns_(Ns(options_.backoff_initial)) {
   mirror_id_ = absl::StrFormat("%016x", random_());
+  scopes_.resize(table_.capacity());
   stop_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 }
 
@@ -218,8 +220,9 @@ void Mirror::Loop::Run() {
   }
   if (holder_) {
     Disconnect();
+    ClearRemoteCaches();
     health_.Unconfigure();
-    ReleaseLease(layout_->lease, pid_);
+    ReleaseLease(region_.lease, pid_);
     holder_ = false;
     holds_lease_->store(false, std::memory_order_relaxed);
     Log("MIRROR_LEASE_RELEASED", "");
@@ -237,7 +240,7 @@ void Mirror::Loop::Iterate(int64_t now) {
   }
   DrainSubscription();
   for (ScopeSync& s : scopes_) {
-    if (!connected() || !HoldsLease(layout_->lease, pid_)) return;
+    if (!connected() || !HoldsLease(region_.lease, pid_)) return;
     if (s.known) ReconcileLocal(s, now);
   }
   if (!connected()) return;
@@ -265,10 +268,10 @@ void Mirror::Loop::WaitForWork() {
 
 void Mirror::Loop::StepLease(int64_t now) {
   if (holder_) {
-    if (!HoldsLease(layout_->lease, pid_)) {
+    if (!HoldsLease(region_.lease, pid_)) {
       LoseLease();
     } else if (now - last_renew_ns_ >= lease_ns_ / 10) {
-      if (!RenewLease(layout_->lease, pid_, now, lease_ns_)) {
+      if (!RenewLease(region_.lease, pid_, now, lease_ns_)) {
         LoseLease();
       } else {
         last_renew_ns_ = now;
@@ -277,7 +280,7 @@ void Mirror::Loop::StepLease(int64_t now) {
     return;
   }
   LeaseAttempt attempt =
-      TryAcquireLease(layout_->lease, pid_, start_ticks_, now, lease_ns_);
+      TryAcquireLease(region_.lease, pid_, start_ticks_, now, lease_ns_);
   if (!attempt.acquired) return;
   holder_ = true;
   holds_lease_->store(true, std::memory_order_relaxed);
@@ -299,11 +302,12 @@ void Mirror::Loop::LoseLease() {
   // Someone else holds it now: drop everything without touching health.
   conn_.reset();
   sub_.reset();
+  ClearRemoteCaches();
   holder_ = false;
   holds_lease_->store(false, std::memory_order_relaxed);
   Log("MIRROR_LEASE_LOST",
       absl::StrCat(",\"holder_pid\":",
-                   layout_->lease.holder_pid.load(std::memory_order_relaxed)));
+                   region_.lease.holder_pid.load(std::memory_order_relaxed)));
 }
 
 void Mirror::Loop::ResetScopesForNewHolder() {
@@ -414,6 +418,7 @@ void Mirror::Loop::FailConnection(const absl::Status& status,
 void Mirror::Loop::Disconnect() {
   conn_.reset();
   sub_.reset();
+  if (holder_) ClearRemoteCaches();
   if (holder_) health_.SetConnected(false);
 }
 
@@ -422,7 +427,7 @@ std::optional<internal::Reply> Mirror::Loop::Exec(
   if (conn_ == nullptr) return std::nullopt;
   // A holder that stalled (SIGSTOP, swap) past its lease must not write
   // once a standby has taken over.
-  if (!HoldsLease(layout_->lease, pid_)) {
+  if (!HoldsLease(region_.lease, pid_)) {
     LoseLease();
     return std::nullopt;
   }

@@ -39,6 +39,7 @@ struct ScopeSync {
   uint64_t confirmed_generation = 0;
   // The remote start this mirror cached in the segment (0: none).
   int64_t cached_remote_ns = 0;
+  uint64_t generation = 0;  // the entry's, when discovered
   int64_t last_expire_ns = 0;
   int64_t refreshed_panic_ns = 0;
   int64_t retry_after_ns = 0;  // after an error reply, do not hammer
@@ -104,16 +105,30 @@ class Mirror::Loop {
   bool AdoptIntoLocal(ScopeSync& s, int64_t word, uint64_t started,
                       int64_t start_ns);
   void EndLocalFromRemote(ScopeSync& s, int64_t word, int64_t now);
-  void CacheRemote(ScopeSync& s, int64_t start_ns);
+  void CacheRemote(ScopeSync& s, int64_t start_ns, int64_t now);
   void RefreshExpiry(ScopeSync& s, int64_t now);
   void Announce(const ScopeSync& s, absl::string_view op,
                 absl::string_view value);
   void MarkSynced(ScopeSync& s, int64_t word, uint64_t started,
                   int64_t published_ns);
   bool Settled(const ScopeSync& s) const;
-  shm::Scope& scope(const ScopeSync& s) { return layout_->scopes[s.index]; }
+  // The scope's entry, read-only: every write goes through episodes_.
+  const shm::Scope& scope(const ScopeSync& s) const {
+    return *table_.At(s.index).scope;
+  }
+  shm::ScopeHandle handle(const ScopeSync& s) const {
+    return table_.At(s.index);
+  }
+  // The remote cache is only as good as this holder's last look at Redis
+  // (SPEC 3): renewed by each successful read, cleared when the mirror
+  // stops, loses its lease or loses Redis.
+  int64_t CacheDeadline() const;
+  void ClearRemoteCaches();
+  void EndRemoteOnRequest(ScopeSync& s);
 
-  shm::SegmentLayout* layout_;
+  shm::Engine::MirrorRegion region_;
+  shm::EpisodeWriter& episodes_;
+  const shm::ScopeTable& table_;
   std::string segment_name_;
   const MirrorOptions options_;
   const RedisEndpoint endpoint_;
@@ -147,7 +162,7 @@ class Mirror::Loop {
   uint64_t commands_ = 0;
   uint64_t commands_flushed_ = 0;
   std::set<std::string> logged_errors_;
-  std::array<ScopeSync, shm::kScopeCapacity> scopes_;
+  std::vector<ScopeSync> scopes_;  // one per scope table entry
 };
 
 }  // namespace vix::persist

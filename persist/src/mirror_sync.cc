@@ -15,7 +15,6 @@ using shm::EpisodeWord;
 
 constexpr auto kRelaxed = std::memory_order_relaxed;
 constexpr auto kAcquire = std::memory_order_acquire;
-constexpr auto kAcqRel = std::memory_order_acq_rel;
 
 // Deletes the key only if it still holds (within 10 µs: texts of one value
 // written with different precision) the start this host mirrors, so a newer
@@ -30,33 +29,26 @@ constexpr char kCompareAndDelete[] =
     "end\n"
     "return 0\n";
 
-// Differences below this are our own value's rounding to microseconds.
-constexpr int64_t kSameStartNs = 1000;
-
-// A start as an episode word can hold it (bit 0 is the forced flag).
-int64_t Normalize(int64_t start_ns) {
-  return EpisodeWord::StartNs(EpisodeWord::Make(start_ns, false));
-}
-
 std::string Seconds(int64_t ns) { return FormatUnixSeconds(ns); }
 
 }  // namespace
 
 void Mirror::Loop::DiscoverScopes() {
   std::vector<std::string> subscribe = {"SUBSCRIBE"};
-  for (uint32_t i = 0; i < shm::kScopeCapacity; ++i) {
+  for (uint32_t i = 0; i < table_.capacity(); ++i) {
     ScopeSync& s = scopes_[i];
-    if (s.known) continue;
-    shm::Scope& sc = layout_->scopes[i];
-    if (i != shm::kGlobalScopeIndex &&
-        (sc.state.load(kAcquire) & 0xff) != shm::kScopeUsed) {
-      continue;
+    const shm::ScopeHandle h = table_.At(i);
+    const shm::Scope& sc = *h.scope;
+    const bool used =
+        shm::ScopeStateWord::State(sc.state.load(kAcquire)) == shm::kScopeUsed;
+    if (s.known && (!used || s.generation != h.generation)) {
+      s = ScopeSync{};  // removed (and perhaps reused under another name)
     }
-    s = ScopeSync{};
+    if (s.known || !used) continue;
     s.known = true;
     s.index = i;
-    s.name = i == shm::kGlobalScopeIndex ? std::string(shm::kGlobalScopeName)
-                                         : shm::ReadScopeName(sc);
+    s.generation = h.generation;
+    s.name = shm::ReadScopeName(sc);
     s.key = KeyForScope(options_.key_prefix, s.name);
     s.channel = ChannelForKey(s.key);
     // A previous holder's knowledge, so its episode can still be ended.
@@ -89,7 +81,7 @@ void Mirror::Loop::DrainSubscription() {
 }
 
 bool Mirror::Loop::Settled(const ScopeSync& s) const {
-  const shm::Scope& sc = layout_->scopes[s.index];
+  const shm::Scope& sc = scope(s);
   return sc.episode.load(kAcquire) == s.synced_word &&
          sc.episodes_started.load(kRelaxed) == s.synced_started;
 }
@@ -99,23 +91,53 @@ void Mirror::Loop::MarkSynced(ScopeSync& s, int64_t word, uint64_t started,
   s.synced_word = word;
   s.synced_started = started;
   s.published_ns = published_ns;
-  scope(s).mirror_published_ns.store(published_ns, kRelaxed);
+  episodes_.SetPublished(handle(s), published_ns);
 }
 
-void Mirror::Loop::CacheRemote(ScopeSync& s, int64_t start_ns) {
-  shm::Scope& sc = scope(s);
-  if (s.cached_remote_ns == start_ns &&
-      sc.remote_start_ns.load(kRelaxed) == start_ns) {
-    return;
+int64_t Mirror::Loop::CacheDeadline() const {
+  // Valid until the next poll would have renewed it, with a round trip.
+  return shm::MonotonicNowNs() + poll_ns_ +
+         absl::ToInt64Nanoseconds(options_.command_timeout);
+}
+
+void Mirror::Loop::CacheRemote(ScopeSync& s, int64_t start_ns, int64_t now) {
+  (void)now;
+  if (start_ns == 0) {
+    if (s.cached_remote_ns != 0 || scope(s).remote_start_ns.load(kRelaxed)) {
+      episodes_.ClearRemoteCache(handle(s));
+    }
+  } else {
+    episodes_.CacheRemote(handle(s), start_ns, CacheDeadline());
   }
-  sc.remote_start_ns.store(start_ns, std::memory_order_release);
   s.cached_remote_ns = start_ns;
+}
+
+void Mirror::Loop::ClearRemoteCaches() {
+  for (ScopeSync& s : scopes_) {
+    if (!s.known) continue;
+    episodes_.ClearRemoteCache(handle(s));
+    s.cached_remote_ns = 0;
+  }
+}
+
+void Mirror::Loop::EndRemoteOnRequest(ScopeSync& s) {
+  const int64_t start = episodes_.TakeRemoteEndRequest(handle(s));
+  if (start == 0) return;
+  // A calm observation ended the remote episode this host had cached: end
+  // it in Redis as the predecessor's DELETE on calm did, but only if the
+  // key still holds that start.
+  const std::string text = Seconds(start);
+  std::optional<Reply> r = Exec({"EVAL", kCompareAndDelete, "1", s.key, text});
+  if (r.has_value() && r->type == Reply::Type::kInteger && r->integer == 1) {
+    Announce(s, "del", text);
+  }
 }
 
 // ---- local changes -> Redis -------------------------------------------------
 
 void Mirror::Loop::ReconcileLocal(ScopeSync& s, int64_t now) {
-  shm::Scope& sc = scope(s);
+  EndRemoteOnRequest(s);
+  const shm::Scope& sc = scope(s);
   const int64_t word = sc.episode.load(kAcquire);
   const uint64_t started = sc.episodes_started.load(kRelaxed);
   if (word == s.synced_word && started == s.synced_started) return;
@@ -148,12 +170,13 @@ bool Mirror::Loop::EndInRedis(ScopeSync& s) {
 
 void Mirror::Loop::PublishLocal(ScopeSync& s, int64_t word, uint64_t started,
                                 int64_t now, bool republish) {
-  shm::Scope& sc = scope(s);
+  const shm::Scope& sc = scope(s);
   const int64_t start = EpisodeWord::StartNs(word);
   const bool forced = EpisodeWord::Forced(word);
   const std::string text = Seconds(start);
-  // Adopted from our cache: only confirm, never resurrect an ended episode.
-  const bool from_cache = !forced && start == s.cached_remote_ns;
+  // Adopted from our cache: only confirm, never write it back to Redis
+  // (it may have been deleted there since, SPEC 3).
+  const bool from_cache = EpisodeWord::Unconfirmed(word);
   bool wrote = false;
   if (!from_cache) {
     std::vector<std::string> set = {"SET", s.key, text, "EX",
@@ -170,6 +193,13 @@ void Mirror::Loop::PublishLocal(ScopeSync& s, int64_t word, uint64_t started,
   std::optional<Reply> r = Exec({"GET", s.key});
   if (!r.has_value()) return;
   const KeyRead read = Classify(s, *r, now);
+  if (read.kind != KeyRead::Kind::kValid && from_cache) {
+    // The cached start is gone from Redis (or unreadable): this host's
+    // panic goes on with its own start; the next scan publishes it.
+    CacheRemote(s, 0, now);
+    episodes_.ReplaceWithOwnStart(handle(s), word);
+    return;
+  }
   if (read.kind == KeyRead::Kind::kInvalid) {
     // A foreign value: keep the local episode, let polls watch the key.
     MarkSynced(s, word, started, 0);
@@ -177,20 +207,13 @@ void Mirror::Loop::PublishLocal(ScopeSync& s, int64_t word, uint64_t started,
     return;
   }
   if (read.kind == KeyRead::Kind::kMissing) {
-    if (from_cache) {
-      // The remote episode ended meanwhile: this host's panic starts its
-      // own episode, when the engine saw it; the next scan publishes it.
-      CacheRemote(s, 0);
-      const int64_t own = sc.last_transition_ns.load(kRelaxed);
-      int64_t expected = word;
-      sc.episode.compare_exchange_strong(
-          expected, EpisodeWord::Make(own > 0 ? own : now, false), kAcqRel,
-          kAcquire);
-    }
     return;  // deleted between SET and GET: the next scan retries
   }
   int64_t local = word;
-  if (read.start_ns != start) {
+  if (from_cache && read.start_ns == start) {
+    if (!episodes_.Confirm(handle(s), word)) return;  // changed: rescan
+    local = word & ~EpisodeWord::kUnconfirmedBit;
+  } else if (read.start_ns != start) {
     if (!AdoptIntoLocal(s, word, started, read.start_ns)) {
       // The local episode changed meanwhile (often: it ended). Remember a
       // key we wrote so the next scan deletes it instead of orphaning it.
@@ -203,7 +226,7 @@ void Mirror::Loop::PublishLocal(ScopeSync& s, int64_t word, uint64_t started,
   s.confirmed_generation = generation_;
   s.last_expire_ns = wrote ? now : 0;
   s.refreshed_panic_ns = wrote ? sc.last_panic_ns.load(kRelaxed) : 0;
-  CacheRemote(s, 0);
+  CacheRemote(s, 0, now);
   if (!wrote) return;
   if (republish) {
     std::string fields = ",\"scope\":";
@@ -282,7 +305,7 @@ KeyRead Mirror::Loop::Classify(ScopeSync& s, const Reply& reply, int64_t now) {
   }
   ClearLoggedErrors(/*connection_kinds=*/false, s.key);
   read.kind = KeyRead::Kind::kValid;
-  read.start_ns = Normalize(value.start_ns);
+  read.start_ns = EpisodeWord::Normalize(value.start_ns);
   return read;
 }
 
@@ -303,7 +326,7 @@ void Mirror::Loop::HandleRead(ScopeSync& s, const Reply& reply, int64_t now,
     return;
   }
   if (word == 0) {
-    CacheRemote(s, read.kind == KeyRead::Kind::kValid ? read.start_ns : 0);
+    CacheRemote(s, read.kind == KeyRead::Kind::kValid ? read.start_ns : 0, now);
     return;
   }
   if (read.kind == KeyRead::Kind::kValid) {
@@ -329,45 +352,19 @@ void Mirror::Loop::HandleRead(ScopeSync& s, const Reply& reply, int64_t now,
 
 bool Mirror::Loop::AdoptIntoLocal(ScopeSync& s, int64_t word, uint64_t started,
                                   int64_t start_ns) {
-  const int64_t desired =
-      EpisodeWord::Make(start_ns, EpisodeWord::Forced(word));
-  int64_t expected = word;
-  if (!scope(s).episode.compare_exchange_strong(expected, desired, kAcqRel,
-                                                kAcquire)) {
+  if (!episodes_.AdoptRedisStart(handle(s), word, start_ns)) {
     return false;  // the local episode changed: the next scan reconciles
   }
-  const int64_t previous = EpisodeWord::StartNs(word);
-  if (std::llabs(previous - start_ns) >= kSameStartNs) {
-    std::string fields = ",\"scope\":";
-    shm::AppendJsonString(s.name, &fields);
-    absl::StrAppend(&fields, ",\"previous_start\":", Seconds(previous),
-                    ",\"episode_start\":", Seconds(start_ns));
-    Log("PANIC_TIMESTAMP_ADOPTED", fields);
-  }
-  MarkSynced(s, desired, started, start_ns);
+  MarkSynced(s, EpisodeWord::Make(start_ns, EpisodeWord::Forced(word)), started,
+             start_ns);
   return true;
 }
 
 void Mirror::Loop::EndLocalFromRemote(ScopeSync& s, int64_t word, int64_t now) {
-  shm::Scope& sc = scope(s);
-  int64_t expected = word;
-  if (!sc.episode.compare_exchange_strong(expected, 0, kAcqRel, kAcquire)) {
-    return;
-  }
-  sc.calm_since_ns.store(0, kRelaxed);
-  sc.episodes_ended.fetch_add(1, kRelaxed);
-  sc.last_transition_ns.store(now, kRelaxed);
-  shm::Event e{shm::EventKind::kPanicTimestampCleared};
-  e.scope_index = s.index;
-  e.at_ns = now;
-  e.start_ns = EpisodeWord::StartNs(word);
-  e.value = static_cast<int64_t>(shm::EndCause::kRemote);
-  std::string line;
-  shm::AppendEventJson(e, segment_name_, s.name, pid_, &line);
-  shm::WriteLogLine(options_.log_fd, line);
-  MarkSynced(s, 0, sc.episodes_started.load(kRelaxed), 0);
+  if (!episodes_.EndFromRemote(handle(s), word)) return;
+  MarkSynced(s, 0, scope(s).episodes_started.load(kRelaxed), 0);
   s.confirmed_generation = 0;
-  CacheRemote(s, 0);
+  CacheRemote(s, 0, now);
 }
 
 void Mirror::Loop::RefreshExpiry(ScopeSync& s, int64_t now) {

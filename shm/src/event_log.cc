@@ -1,5 +1,6 @@
 #include "vixbreaker/shm/event_log.h"
 
+#include <poll.h>
 #include <unistd.h>
 
 #include "absl/strings/str_cat.h"
@@ -27,6 +28,8 @@ absl::string_view EventName(EventKind kind) {
       return "SCOPE_TABLE_FULL";
     case EventKind::kSlotTableFull:
       return "SLOT_TABLE_FULL";
+    case EventKind::kPanicTimestampAdopted:
+      return "PANIC_TIMESTAMP_ADOPTED";
   }
   return "UNKNOWN_EVENT";
 }
@@ -41,6 +44,8 @@ absl::string_view EndCauseName(EndCause cause) {
       return "forced_end";
     case EndCause::kRemote:
       return "remote";
+    case EndCause::kRemoteCalm:
+      return "calm_remote";
   }
   return "unknown";
 }
@@ -83,6 +88,17 @@ bool EventQueue::TryPop(Event* event) noexcept {
   *event = cell.event;
   cell.sequence.store(pos + kCapacity, std::memory_order_release);
   dequeue_pos_.store(pos + 1, std::memory_order_relaxed);
+  return true;
+}
+
+bool EventQueue::Peek(Event* event) const noexcept {
+  const uint64_t pos = dequeue_pos_.load(std::memory_order_relaxed);
+  const Cell& cell = cells_[pos & (kCapacity - 1)];
+  const uint64_t seq = cell.sequence.load(std::memory_order_acquire);
+  if (static_cast<int64_t>(seq) - static_cast<int64_t>(pos + 1) < 0) {
+    return false;
+  }
+  *event = cell.event;
   return true;
 }
 
@@ -132,6 +148,10 @@ void AppendEventJson(const Event& e, absl::string_view segment,
           out, ",\"episode_start\":", seconds(e.start_ns),
           ",\"replaced_start\":", e.value == 0 ? "null" : seconds(e.value));
       break;
+    case EventKind::kPanicTimestampAdopted:
+      absl::StrAppend(out, ",\"previous_start\":", seconds(e.value),
+                      ",\"episode_start\":", seconds(e.start_ns));
+      break;
     case EventKind::kPanicWithoutReliableTimestamp:
     case EventKind::kScopeTableFull:
     case EventKind::kSlotTableFull:
@@ -146,6 +166,14 @@ void WriteLogLine(int fd, absl::string_view line) {
   buf.push_back('\n');
   ssize_t ignored = write(fd, buf.data(), buf.size());
   (void)ignored;
+}
+
+bool TryWriteLogLine(int fd, absl::string_view line) {
+  if (fd < 0) return true;
+  pollfd p{fd, POLLOUT, 0};
+  if (poll(&p, 1, 0) != 1 || (p.revents & POLLOUT) == 0) return false;
+  WriteLogLine(fd, line);
+  return true;
 }
 
 }  // namespace vix::shm

@@ -92,25 +92,30 @@ absl::Status CheckOwnerAndMode(const struct stat& st,
       SegmentPath(options.name), st.st_uid, geteuid()));
 }
 
-void InitialiseLayout(SegmentLayout& layout) {
+void InitialiseLayout(SegmentLayout& layout, uint32_t scope_capacity) {
   // The object is zero-filled by ftruncate; set the non-zero fields.
   SegmentHeader& h = layout.header;
   const int64_t now = RealtimeNowNs();
   h.layout_major.store(kLayoutMajor, std::memory_order_relaxed);
   h.layout_minor.store(kLayoutMinor, std::memory_order_relaxed);
-  h.total_size.store(kSegmentSize, std::memory_order_relaxed);
+  h.total_size.store(SegmentSize(scope_capacity), std::memory_order_relaxed);
   h.created_unix_ns.store(now, std::memory_order_relaxed);
   h.creator_pid.store(getpid(), std::memory_order_relaxed);
   h.creator_start_ticks.store(SelfStartTicks(), std::memory_order_relaxed);
   h.generation.store(static_cast<uint64_t>(now) | 1, std::memory_order_relaxed);
-  h.scope_capacity.store(kScopeCapacity, std::memory_order_relaxed);
+  h.scope_capacity.store(scope_capacity, std::memory_order_relaxed);
   h.slot_capacity.store(kSlotCapacity, std::memory_order_relaxed);
   h.window_buckets.store(kWindowBuckets, std::memory_order_relaxed);
   h.transition_history.store(kTransitionHistory, std::memory_order_relaxed);
 
-  Scope& global = layout.scopes[kGlobalScopeIndex];
+  Scope* scopes = ScopesOf(layout);
+  for (uint32_t i = 0; i < scope_capacity; ++i) {
+    scopes[i].generation.store(1, std::memory_order_relaxed);
+  }
+  Scope& global = scopes[kGlobalScopeIndex];
   WriteScopeName(global, kGlobalScopeName);
-  global.state.store(kScopeUsed, std::memory_order_relaxed);
+  global.state.store(ScopeStateWord::Make(kScopeUsed, 0, 0),
+                     std::memory_order_relaxed);
   layout.window.bucket_width_ns.store(1'000'000'000, std::memory_order_relaxed);
   // Publish last: a reader that sees the magic sees every field above.
   h.magic.store(kMagic, std::memory_order_release);
@@ -145,9 +150,10 @@ absl::StatusOr<std::unique_ptr<Segment::Mapping>> CreateExclusive(
                                                     ": ", std::strerror(err)));
   }
   try {
-    mapping->object.truncate(static_cast<bip::offset_t>(kSegmentSize));
+    const size_t size = SegmentSize(options.scope_capacity);
+    mapping->object.truncate(static_cast<bip::offset_t>(size));
     mapping->region =
-        bip::mapped_region(mapping->object, bip::read_write, 0, kSegmentSize);
+        bip::mapped_region(mapping->object, bip::read_write, 0, size);
   } catch (const bip::interprocess_exception& e) {
     bip::shared_memory_object::remove(options.name.c_str());
     return FromBoost(e, "cannot size or map", options.name);
@@ -187,15 +193,17 @@ absl::StatusOr<std::unique_ptr<Segment::Mapping>> AttachExisting(
       if (header->magic.load(std::memory_order_acquire) != 0) {
         absl::Status valid = ValidateHeader(*header, size, options.name);
         if (!valid.ok()) return valid;
-        mapping->region =
-            bip::mapped_region(mapping->object, access, 0, kSegmentSize);
+        mapping->region = bip::mapped_region(
+            mapping->object, access, 0,
+            header->total_size.load(std::memory_order_relaxed));
         return mapping;
       }
     } else if (size != 0) {
       return absl::DataLossError(absl::StrFormat(
-          "segment %s is truncated: %d bytes, layout %d.%d needs %d; %s",
+          "segment %s is truncated: %d bytes, layout %d.%d needs at least "
+          "%d; %s",
           SegmentPath(options.name), size, kLayoutMajor, kLayoutMinor,
-          kSegmentSize, DestroyHint(options.name)));
+          SegmentSize(kMinScopeCapacity), DestroyHint(options.name)));
     }
     if (absl::Now() >= deadline) {
       return absl::DeadlineExceededError(absl::StrFormat(
@@ -263,16 +271,22 @@ absl::Status ValidateHeader(const SegmentHeader& header, size_t file_size,
         SegmentPath(name), major, minor, kLayoutMajor, kLayoutMajor,
         kLayoutMinor, DestroyHint(name)));
   }
+  const uint32_t scopes = header.scope_capacity.load(std::memory_order_relaxed);
+  if (scopes < kMinScopeCapacity || scopes > kMaxScopeCapacity) {
+    return absl::DataLossError(absl::StrFormat(
+        "segment %s declares %d scopes, outside %d..%d (corrupt); %s",
+        SegmentPath(name), scopes, kMinScopeCapacity, kMaxScopeCapacity,
+        DestroyHint(name)));
+  }
   const uint64_t declared = header.total_size.load(std::memory_order_relaxed);
-  if (declared != kSegmentSize || file_size != kSegmentSize) {
+  if (declared != SegmentSize(scopes) || file_size != declared) {
     return absl::DataLossError(absl::StrFormat(
         "segment %s has the wrong size: header says %d bytes, file is %d, "
-        "layout %d.%d needs %d (truncated or corrupt); %s",
+        "layout %d.%d with %d scopes needs %d (truncated or corrupt); %s",
         SegmentPath(name), declared, file_size, kLayoutMajor, kLayoutMinor,
-        kSegmentSize, DestroyHint(name)));
+        scopes, SegmentSize(scopes), DestroyHint(name)));
   }
-  if (header.scope_capacity.load(std::memory_order_relaxed) != kScopeCapacity ||
-      header.slot_capacity.load(std::memory_order_relaxed) != kSlotCapacity ||
+  if (header.slot_capacity.load(std::memory_order_relaxed) != kSlotCapacity ||
       header.window_buckets.load(std::memory_order_relaxed) != kWindowBuckets ||
       header.transition_history.load(std::memory_order_relaxed) !=
           kTransitionHistory) {
@@ -303,6 +317,12 @@ absl::StatusOr<std::unique_ptr<Segment>> Segment::OpenOrCreate(
     const SegmentOptions& options) {
   absl::Status valid = ValidateSegmentName(options.name);
   if (!valid.ok()) return valid;
+  if (options.scope_capacity < kMinScopeCapacity ||
+      options.scope_capacity > kMaxScopeCapacity) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "bad scope capacity ", options.scope_capacity, ": expected ",
+        kMinScopeCapacity, "..", kMaxScopeCapacity));
+  }
   // Another process may create or destroy the object between our two
   // attempts; a few rounds settle it.
   const absl::Time group_deadline = absl::Now() + options.attach_timeout;
@@ -311,7 +331,7 @@ absl::StatusOr<std::unique_ptr<Segment>> Segment::OpenOrCreate(
     if (created.ok()) {
       auto* layout =
           static_cast<SegmentLayout*>((*created)->region.get_address());
-      InitialiseLayout(*layout);
+      InitialiseLayout(*layout, options.scope_capacity);
       return std::unique_ptr<Segment>(
           new Segment(std::move(*created), options.name, true, true));
     }

@@ -186,7 +186,10 @@ class RollingWindow::PendingLog {
 };
 
 WindowSnapshot ReadWindow(const SegmentLayout& layout, int64_t now_ns) {
-  const Window& window = layout.window;
+  return ReadWindow(layout.window, now_ns);
+}
+
+WindowSnapshot ReadWindow(const Window& window, int64_t now_ns) {
   WindowSnapshot s;
   const uint64_t word = window.mode_word.load(std::memory_order_acquire);
   s.mode = ModeOf(word);
@@ -248,11 +251,11 @@ absl::StatusOr<std::unique_ptr<RollingWindow>> RollingWindow::Open(
 RollingWindow::RollingWindow(Engine& engine, Breaker breaker,
                              const WindowOptions& options)
     : id_(g_next_window_id.fetch_add(1, std::memory_order_relaxed)),
-      layout_(engine.segment()->mutable_layout()),
+      window_(engine.window_region()),
       clock_(&engine.clock()),
       breaker_(std::move(breaker)),
       bucket_width_ns_(
-          layout_->window.bucket_width_ns.load(std::memory_order_relaxed)),
+          window_->bucket_width_ns.load(std::memory_order_relaxed)),
       log_fd_(options.log_fd),
       segment_name_(engine.segment()->name()),
       pid_(getpid()),
@@ -292,7 +295,7 @@ WindowDecision RollingWindow::Record(Status status, BaseTtl base_ttl) noexcept {
   // The mode is read before the current bucket, so the ratio includes every
   // count of it seen by the process that set this mode: while the ratio
   // moves one way, no process steps back against a transition it observed.
-  uint64_t word = layout_->window.mode_word.load(std::memory_order_acquire);
+  uint64_t word = window_->mode_word.load(std::memory_order_acquire);
   WindowDecision d;
   d.counts = CountForRecord(now);
   const BreakerMode next = breaker_.Next(ModeOf(word), d.counts.PanicRatio());
@@ -300,7 +303,7 @@ WindowDecision RollingWindow::Record(Status status, BaseTtl base_ttl) noexcept {
     d.transitioned = TryTransition(word, next, d.counts, now);
     // A lost CAS: another process moved the mode; no second step here.
     if (!d.transitioned) {
-      word = layout_->window.mode_word.load(std::memory_order_acquire);
+      word = window_->mode_word.load(std::memory_order_acquire);
     }
   }
   d.breaker =
@@ -312,18 +315,18 @@ WindowCounts RollingWindow::CountForRecord(int64_t now) noexcept {
   const BucketPosition at = PositionOf(now, bucket_width_ns_);
   PastBucketsCache& past = t_past_buckets;
   if (past.window_id != id_ || past.bucket_number != at.number) {
-    past.counts = CountPastBuckets(layout_->window, at);
+    past.counts = CountPastBuckets(*window_, at);
     past.window_id = id_;
     past.bucket_number = at.number;
   }
   WindowCounts counts = past.counts;
-  SumBuckets(layout_->window, at.slot, at.slot + 1, at.cycle, counts);
+  SumBuckets(*window_, at.slot, at.slot + 1, at.cycle, counts);
   return counts;
 }
 
 // Returns false if the sample could not be counted (and counts why).
 bool RollingWindow::CountSample(Status status, int64_t now) noexcept {
-  Window& window = layout_->window;
+  Window& window = *window_;
   const BucketPosition at = PositionOf(now, bucket_width_ns_);
   AtomicU64& bucket = window.buckets[at.slot].packed;
   const uint64_t panic = status == Status::kPanic ? 1 : 0;
@@ -354,7 +357,7 @@ bool RollingWindow::CountSample(Status status, int64_t now) noexcept {
 bool RollingWindow::TryTransition(uint64_t word, BreakerMode to,
                                   WindowCounts counts, int64_t now) noexcept {
   const uint64_t sequence = SequenceOf(word) + 1;
-  if (!layout_->window.mode_word.compare_exchange_strong(
+  if (!window_->mode_word.compare_exchange_strong(
           word, MakeModeWord(sequence, to), std::memory_order_acq_rel,
           std::memory_order_acquire)) {
     return false;
@@ -368,15 +371,14 @@ bool RollingWindow::TryTransition(uint64_t word, BreakerMode to,
   r.panic_samples = counts.panic;
   r.total_samples = counts.total;
   r.pid = pid_;
-  WriteTransition(layout_->window.history[(sequence - 1) % kTransitionHistory],
-                  r);
-  layout_->window.transitions_total.fetch_add(1, std::memory_order_release);
+  WriteTransition(window_->history[(sequence - 1) % kTransitionHistory], r);
+  window_->transitions_total.fetch_add(1, std::memory_order_release);
   if (log_fd_ >= 0) pending_->TryPush(r);
   return true;
 }
 
 WindowSnapshot RollingWindow::Snapshot() const {
-  return ReadWindow(*layout_, clock_->NowNs());
+  return ReadWindow(*window_, clock_->NowNs());
 }
 
 MatchDecision DecideMatch(Engine& engine, ScopeHandle scope,

@@ -66,7 +66,7 @@ void WriteHeader(shm::SegmentLayout& l) {
 // expired (dead-man's switch) and a start in the future (clock skew).
 void WriteScopes(shm::SegmentLayout& l) {
   const int64_t now = kFixtureNowNs;
-  shm::Scope& global = l.scopes[0];
+  shm::Scope& global = shm::ScopesOf(l)[0];
   global.episode.store(shm::EpisodeWord::Make(now - 90 * kMin, false),
                        kRelaxed);
   global.last_panic_ns.store(now - 3 * kS, kRelaxed);
@@ -75,19 +75,19 @@ void WriteScopes(shm::SegmentLayout& l) {
   global.episodes_ended.store(2, kRelaxed);
   global.last_transition_ns.store(now - 90 * kMin, kRelaxed);
 
-  shm::Scope& forced = l.scopes[1];
+  shm::Scope& forced = shm::ScopesOf(l)[1];
   NameScope(forced, "ucl:final");
   forced.episode.store(shm::EpisodeWord::Make(now - 10 * kMin, true), kRelaxed);
   forced.last_panic_ns.store(now - 10 * kMin, kRelaxed);
   forced.forced_by_pid.store(4343, kRelaxed);
   forced.episodes_started.store(1, kRelaxed);
 
-  shm::Scope& calm = l.scopes[2];
+  shm::Scope& calm = shm::ScopesOf(l)[2];
   NameScope(calm, "ligue-1");
   calm.episodes_started.store(1, kRelaxed);
   calm.episodes_ended.store(1, kRelaxed);
 
-  shm::Scope& stale = l.scopes[3];
+  shm::Scope& stale = shm::ScopesOf(l)[3];
   NameScope(stale, "stale");
   stale.episode.store(shm::EpisodeWord::Make(now - 30 * 60 * kMin, false),
                       kRelaxed);
@@ -95,7 +95,7 @@ void WriteScopes(shm::SegmentLayout& l) {
   stale.first_writer_pid.store(4444, kRelaxed);
   stale.episodes_started.store(1, kRelaxed);
 
-  shm::Scope& skewed = l.scopes[4];
+  shm::Scope& skewed = shm::ScopesOf(l)[4];
   NameScope(skewed, "skewed");
   skewed.episode.store(shm::EpisodeWord::Make(now + 2 * kMin, false), kRelaxed);
   skewed.last_panic_ns.store(now, kRelaxed);
@@ -140,11 +140,8 @@ void WriteSlots(shm::SegmentLayout& l) {
   dead.owner.store((static_cast<uint64_t>(kDeadPid) << 32) | kDeadPid,
                    std::memory_order_release);
 
-  shm::SegmentTotals& t = l.totals;
-  t.retired_decisions[0].store(1000, kRelaxed);
-  t.retired_decisions[1].store(50, kRelaxed);
-  t.retired_failsafes.store(2, kRelaxed);
-  t.retired_anomalies.store(1, kRelaxed);
+  // Counts left by owners that are gone stay in their (now free) slot.
+  SetCounters(l.slots[9], {1000, 50, 0, 0, 0}, 2, 0, 1);
 }
 
 }  // namespace

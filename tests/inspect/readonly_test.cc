@@ -45,7 +45,7 @@ TEST(ReadOnlyTest, StatusAndMetricsLeaveSegmentUnchanged) {
   auto segment = BuildFixtureSegment(name.name());
   const std::string path = shm::SegmentPath(name.name());
   const std::string before = ReadFileOrDie(path);
-  ASSERT_EQ(before.size(), shm::kSegmentSize);
+  ASSERT_EQ(before.size(), shm::SegmentSize(shm::kDefaultScopeCapacity));
   for (const std::vector<std::string>& command :
        {std::vector<std::string>{"status"},
         std::vector<std::string>{"status", "--json"},

@@ -28,7 +28,8 @@ RunResult Status(const std::string& segment, std::vector<std::string> extra) {
 
 // Replaces what differs from run to run or with the layout's size.
 std::string Normalise(const std::string& out, const std::string& segment) {
-  const std::string size = absl::StrCat(shm::kSegmentSize);
+  const std::string size =
+      absl::StrCat(shm::SegmentSize(shm::kDefaultScopeCapacity));
   std::string text = ReplaceAll(out, segment, "SEGMENT");
   text = ReplaceAll(text, ", " + size + " bytes,", ", SIZE bytes,");
   return ReplaceAll(text, "\"size_bytes\":" + size, "\"size_bytes\":SIZE");
@@ -100,7 +101,8 @@ TEST(StatusTest, MissingSegmentExitsThree) {
 TEST(StatusTest, GarbageSegmentExitsFour) {
   ScopedSegmentName name("garbage");
   const std::string path = shm::SegmentPath(name.name());
-  WriteFileOrDie(path, std::string(shm::kSegmentSize, '\xab'));
+  WriteFileOrDie(
+      path, std::string(shm::SegmentSize(shm::kDefaultScopeCapacity), '\xab'));
   ASSERT_EQ(chmod(path.c_str(), 0600), 0);
   RunResult r = Status(name.name(), {});
   EXPECT_EQ(r.exit_code, kExitIncompatible) << r.err;

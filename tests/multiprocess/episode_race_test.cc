@@ -47,7 +47,8 @@ TEST(EpisodeRaceTest, TwentyProcessesAgreeOnOneFirstWriterEveryRound) {
   absl::StatusOr<std::unique_ptr<shm::Segment>> view =
       OpenSegmentView(segment.name());
   ASSERT_TRUE(view.ok()) << view.status();
-  const shm::Scope& global = (*view)->layout().scopes[shm::kGlobalScopeIndex];
+  const shm::Scope& global =
+      shm::ScopesOf((*view)->layout())[shm::kGlobalScopeIndex];
 
   std::map<int64_t, int> wins_by_pid;
   for (int round = 0; round < kRounds; ++round) {

@@ -71,7 +71,10 @@ class Host {
 
   shm::Engine& engine() { return *engine_; }
   shm::ScopeHandle global() const { return engine_->global_scope(); }
-  shm::SegmentLayout& layout() { return *engine_->segment()->mutable_layout(); }
+  const shm::SegmentLayout& layout() const {
+    return engine_->segment()->layout();
+  }
+  const shm::Scope& Global() const { return *engine_->global_scope().scope; }
   const std::string& segment() const { return segment_.name(); }
 
   Decision Decide(Status status, shm::ScopeHandle scope) {

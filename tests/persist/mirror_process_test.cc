@@ -58,7 +58,7 @@ void StartAndPublish(Host& host, RedisClient& client) {
   // observation could race with that adoption.
   ASSERT_TRUE(WaitFor([&] {
     const int64_t published =
-        host.layout().scopes[0].mirror_published_ns.load();
+        shm::ScopesOf(host.layout())[0].mirror_published_ns.load();
     return published != 0 && published == host.Episode().start_ns &&
            client.Get(kKey) == persist::FormatUnixSeconds(published);
   })) << "episode not published";

@@ -66,8 +66,7 @@ double MillisSince(absl::Time t0) {
 int64_t StartPublished(Host& host, RedisClient& client) {
   host.Panic();
   EXPECT_TRUE(WaitFor([&] {
-    const int64_t published =
-        host.layout().scopes[0].mirror_published_ns.load();
+    const int64_t published = host.Global().mirror_published_ns.load();
     return published != 0 && published == host.Episode().start_ns &&
            client.Get(kKey) == persist::FormatUnixSeconds(published);
   })) << "episode of "
@@ -227,7 +226,7 @@ TEST_F(MirrorTest, EndOnOneHostRemovesTheKeyAndTheOthersNextPanicIsNew) {
   ASSERT_TRUE(WaitFor([&] { return b.Episode().remote_start_ns == first; }));
   ASSERT_EQ(b.Panic().episode_start_ns, first);
   ASSERT_TRUE(WaitFor([&] {
-    return b.layout().scopes[0].mirror_published_ns.load() == first;
+    return b.Global().mirror_published_ns.load() == first;
   })) << "B never confirmed the shared episode";
 
   a.Calm();  // the episode ends on A...
@@ -263,7 +262,7 @@ TEST_F(MirrorTest, CompareAndDeleteNeverDeletesAnotherHostsNewerEpisode) {
   ASSERT_EQ(client.Command({"SET", kKey, newer, "EX", "86400"}).str, "OK");
   a.Calm();
   ASSERT_TRUE(WaitFor([&] {
-    return a.layout().scopes[0].mirror_published_ns.load() == 0;
+    return a.Global().mirror_published_ns.load() == 0;
   })) << "A never processed its local end";
   EXPECT_EQ(client.Get(kKey), newer);
 }
@@ -372,9 +371,8 @@ TEST(MirrorFaultTest,
     agreed_text = *client.Get(kKey);
     ASSERT_TRUE(WaitFor([&] { return b.Episode().remote_start_ns == agreed; }));
     b.Panic();
-    ASSERT_TRUE(WaitFor([&] {
-      return b.layout().scopes[0].mirror_published_ns.load() == agreed;
-    }));
+    ASSERT_TRUE(WaitFor(
+        [&] { return b.Global().mirror_published_ns.load() == agreed; }));
   }
   const uint64_t ended_a = a.Episode().episodes_ended;
   const uint64_t ended_b = b.Episode().episodes_ended;

@@ -258,20 +258,54 @@ TEST_F(EngineTest, RefreshWritesAtMostOncePerInterval) {
 
 TEST_F(EngineTest, NewEpisodeAdoptsTheCachedRemoteStart) {
   auto engine = OpenEngine();
-  Scope* scope = engine->global_scope().scope;
-  scope->remote_start_ns.store(kT0 - 20 * kMinute, std::memory_order_release);
+  ScopeHandle global = engine->global_scope();
+  engine->episodes()->CacheRemote(global, kT0 - 20 * kMinute,
+                                  MonotonicNowNs() + 60 * kSecond);
   Decision d = Panic(*engine, Stakes::kLow);
   EXPECT_TRUE(d.first_writer);
   EXPECT_EQ(d.episode_start_ns, kT0 - 20 * kMinute);
-  EXPECT_EQ(d.tier, 2) << "20 min into a low-stakes episode";
+  EXPECT_EQ(d.tier, 1) << "cautious until the mirror confirms the start";
+  const int64_t word = global.scope->episode.load();
+  ASSERT_TRUE(EpisodeWord::Unconfirmed(word));
+  ASSERT_TRUE(engine->episodes()->Confirm(global, word));
+  EXPECT_EQ(Panic(*engine, Stakes::kLow).tier, 2)
+      << "20 min into a low-stakes episode, once confirmed";
   engine->FlushLogs();
   EXPECT_EQ(log_.Count("\"adopted_remote\":true"), 1);
 }
 
+TEST_F(EngineTest, AnExpiredOrClearedRemoteCacheIsNeverAdopted) {
+  auto engine = OpenEngine();
+  ScopeHandle global = engine->global_scope();
+  engine->episodes()->CacheRemote(global, kT0 - 5 * kMinute,
+                                  MonotonicNowNs() - 1);
+  Decision expired = Panic(*engine);
+  EXPECT_EQ(expired.episode_start_ns, kT0) << "an expired cache is ignored";
+  ASSERT_TRUE(*engine->ForceEnd(global));
+  engine->episodes()->CacheRemote(global, kT0 - 5 * kMinute,
+                                  MonotonicNowNs() + 60 * kSecond);
+  engine->episodes()->ClearRemoteCache(global);
+  EXPECT_EQ(Panic(*engine).episode_start_ns, kT0) << "a cleared one too";
+}
+
+TEST_F(EngineTest, CalmEndsARemoteEpisodeKnownOnlyFromTheCache) {
+  auto engine = OpenEngine();
+  ScopeHandle global = engine->global_scope();
+  engine->episodes()->CacheRemote(global, kT0 - 5 * kMinute,
+                                  MonotonicNowNs() + 60 * kSecond);
+  Decision calm = Calm(*engine);
+  EXPECT_EQ(calm.mode, Mode::kNormal);
+  EXPECT_TRUE(calm.ended_episode);
+  EXPECT_EQ(engine->episodes()->TakeRemoteEndRequest(global), kT0 - 5 * kMinute)
+      << "the mirror is asked to delete that start";
+  EXPECT_EQ(global.scope->remote_start_ns.load(), 0);
+  EXPECT_FALSE(Calm(*engine).ended_episode) << "once";
+}
+
 TEST_F(EngineTest, FutureStartIsTierOneAndCountedAsAnAnomaly) {
   auto engine = OpenEngine();
-  engine->global_scope().scope->remote_start_ns.store(
-      kT0 + 5 * kMinute, std::memory_order_release);
+  engine->episodes()->CacheRemote(engine->global_scope(), kT0 + 5 * kMinute,
+                                  MonotonicNowNs() + 60 * kSecond);
   for (int i = 0; i < 3; ++i) {
     Decision d = Panic(*engine);
     EXPECT_EQ(d.tier, 1) << "never NORMAL";
@@ -311,7 +345,7 @@ TEST_F(EngineTest, ForcedEpisodeCarriesReasonForcedAndSurvivesCalm) {
 
 TEST_F(EngineTest, StrictPolicyFailsSafeWhileTheMirrorIsUnhealthy) {
   auto engine = OpenEngine();
-  MirrorHot& mirror = engine->segment()->mutable_layout()->mirror_hot;
+  MirrorHot& mirror = engine->mirror_region()->hot;
   mirror.strict.store(1, std::memory_order_relaxed);
   mirror.healthy_until_ns.store(kT0 + kSecond, std::memory_order_relaxed);
   Decision healthy = Panic(*engine);
@@ -407,25 +441,27 @@ TEST_F(EngineTest, EachDecidingThreadCountsInItsOwnSlot) {
   }
   for (std::thread& t : threads) t.join();
   uint64_t total = 0;
-  int slots = 0;
+  int owned = 0;
   for (const ProcessSlot& slot : engine->segment()->layout().slots) {
-    if (slot.owner.load(std::memory_order_relaxed) == 0) continue;
-    ++slots;
+    owned += slot.owner.load(std::memory_order_relaxed) != 0;
     total += slot.decisions[static_cast<int>(Mode::kPanicFull)].load(
         std::memory_order_relaxed);
   }
-  EXPECT_EQ(slots, kThreads);
+  EXPECT_EQ(owned, 0) << "an exited thread's slot returns to the table";
   EXPECT_EQ(total, uint64_t{kThreads} * kPerThread) << "no count lost";
 }
 
-TEST_F(EngineTest, ReleasedSlotsMoveTheirCountsIntoTotals) {
+TEST_F(EngineTest, ReleasedSlotsKeepTheirCountsInTheTotal) {
   {
     auto engine = OpenEngine();
     for (int i = 0; i < 5; ++i) Calm(*engine);
   }
   auto engine = OpenEngine();
-  const SegmentTotals& totals = engine->segment()->layout().totals;
-  EXPECT_EQ(totals.retired_decisions[0].load(std::memory_order_relaxed), 5u);
+  uint64_t normal = 0;
+  for (const ProcessSlot& slot : engine->segment()->layout().slots) {
+    normal += slot.decisions[0].load(std::memory_order_relaxed);
+  }
+  EXPECT_EQ(normal, 5u) << "a released slot's counts stay in the sum";
 }
 
 // A forked child (no exec) must not reuse its parent's cached start time:

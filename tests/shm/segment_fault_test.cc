@@ -24,10 +24,13 @@
 #include "vixbreaker/core/types.h"
 #include "vixbreaker/shm/engine.h"
 #include "vixbreaker/shm/layout.h"
+#include "vixbreaker/shm/process.h"
 #include "vixbreaker/shm/segment.h"
 
 namespace vix::shm {
 namespace {
+
+constexpr size_t kSegmentSize = SegmentSize(kDefaultScopeCapacity);
 
 using ::testing::HasSubstr;
 using vix::testing::ScopedSegmentName;
@@ -386,7 +389,7 @@ TEST(SegmentFaultTest, FullScopeTableIsResourceExhausted) {
   options.log_fd = -1;
   absl::StatusOr<std::unique_ptr<Engine>> engine = Engine::Open(options);
   ASSERT_TRUE(engine.ok()) << engine.status();
-  for (uint32_t i = 0; i + 1 < kScopeCapacity; ++i) {
+  for (uint32_t i = 0; i + 1 < kDefaultScopeCapacity; ++i) {
     ASSERT_TRUE((*engine)->FindOrCreateScope(absl::StrCat("s", i)).ok()) << i;
   }
   absl::StatusOr<ScopeHandle> full = (*engine)->FindOrCreateScope("one-more");
@@ -418,13 +421,18 @@ pid_t DeadPid() {
   return pid;
 }
 
-// Marks every free named-scope entry as being claimed by `pid`, as a
-// process that died (or stalls) between its claim CAS and publishing.
-void ClaimAllFreeEntries(SegmentLayout& layout, pid_t pid) {
-  for (uint32_t i = 1; i < kScopeCapacity; ++i) {
+// Marks every free named-scope entry as being claimed by `pid` (started at
+// `ticks`), as a process that died (or stalls) between its claim CAS and
+// publishing. Writes through a mapping of its own, as a foreign process.
+void ClaimAllFreeEntries(const std::string& name, pid_t pid, uint64_t ticks) {
+  SegmentOptions options;
+  options.name = name;
+  std::unique_ptr<Segment> segment = *Segment::OpenOrCreate(options);
+  Scope* scopes = ScopesOf(*segment->mutable_layout());
+  for (uint32_t i = 1; i < segment->scope_capacity(); ++i) {
     uint64_t expected = kScopeFree;
-    layout.scopes[i].state.compare_exchange_strong(
-        expected, (static_cast<uint64_t>(pid) << 8) | kScopeClaiming);
+    scopes[i].state.compare_exchange_strong(
+        expected, ScopeStateWord::Make(kScopeClaiming, pid, ticks));
   }
 }
 
@@ -435,10 +443,10 @@ TEST(SegmentFaultTest, ScopeClaimLeftByDeadProcessIsReclaimed) {
   options.log_fd = -1;
   absl::StatusOr<std::unique_ptr<Engine>> engine = Engine::Open(options);
   ASSERT_TRUE(engine.ok()) << engine.status();
-  ClaimAllFreeEntries(*(*engine)->segment()->mutable_layout(), DeadPid());
+  ClaimAllFreeEntries(segment.name(), DeadPid(), 0);
   absl::StatusOr<ScopeHandle> scope = (*engine)->FindOrCreateScope("cup");
   ASSERT_TRUE(scope.ok()) << scope.status();
-  EXPECT_EQ(scope->scope->state.load() & 0xff, kScopeUsed);
+  EXPECT_EQ(ScopeStateWord::State(scope->scope->state.load()), kScopeUsed);
   absl::StatusOr<ScopeHandle> found = (*engine)->FindScope("cup");
   ASSERT_TRUE(found.ok()) << found.status();
   EXPECT_EQ(found->index, scope->index);
@@ -451,12 +459,28 @@ TEST(SegmentFaultTest, ScopeClaimHeldByLiveProcessTimesOutNamingIt) {
   options.log_fd = -1;
   absl::StatusOr<std::unique_ptr<Engine>> engine = Engine::Open(options);
   ASSERT_TRUE(engine.ok()) << engine.status();
-  ClaimAllFreeEntries(*(*engine)->segment()->mutable_layout(), getpid());
+  ClaimAllFreeEntries(segment.name(), getpid(), SelfStartTicks());
   absl::StatusOr<ScopeHandle> scope = (*engine)->FindOrCreateScope("cup");
   EXPECT_EQ(scope.status().code(), absl::StatusCode::kDeadlineExceeded)
       << scope.status();
   EXPECT_THAT(std::string(scope.status().message()),
               HasSubstr(absl::StrCat("pid ", getpid())));
+}
+
+// A claim left by a dead process whose pid is now someone else's (here: a
+// live pid with another start time) is a dead claim: judged like a slot,
+// by pid and start time, it must not block lookups.
+TEST(SegmentFaultTest, ScopeClaimOfAReusedPidIsReclaimed) {
+  ScopedSegmentName segment("reusedclaim");
+  EngineOptions options;
+  options.segment = Options(segment.name(), absl::Milliseconds(50));
+  options.log_fd = -1;
+  absl::StatusOr<std::unique_ptr<Engine>> engine = Engine::Open(options);
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  ClaimAllFreeEntries(segment.name(), getpid(), SelfStartTicks() + 1);
+  absl::StatusOr<ScopeHandle> scope = (*engine)->FindOrCreateScope("cup");
+  ASSERT_TRUE(scope.ok()) << scope.status();
+  EXPECT_TRUE((*engine)->FindScope("cup").ok());
 }
 
 }  // namespace

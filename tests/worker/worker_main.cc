@@ -166,7 +166,7 @@ class Worker {
     absl::StatusOr<std::unique_ptr<Engine>> engine = Engine::Open(options);
     if (!engine.ok()) return Error("open", engine.status().ToString());
     engine_ = *std::move(engine);
-    vix::shm::Segment* segment = engine_->segment();
+    const vix::shm::Segment* segment = engine_->segment();
     if (segment == nullptr) {
       return Error("open", engine_->segment_status().ToString());
     }

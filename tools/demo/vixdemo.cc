@@ -65,9 +65,9 @@ int RunWorker(const std::string& segment, const std::string& stakes_name) {
   uint64_t decisions = 0;
   bool first_writer = false;
   while (!g_stop.load(std::memory_order_relaxed)) {
-    const Status status =
-        g_calm.load(std::memory_order_relaxed) ? Status::kNormal
-                                               : Status::kPanic;
+    const Status status = g_calm.load(std::memory_order_relaxed)
+                              ? Status::kNormal
+                              : Status::kPanic;
     for (int i = 0; i < 1000; ++i) {
       first_writer |= engine->Decide(scope, status, base, stakes).first_writer;
     }
@@ -83,7 +83,7 @@ int RunWorker(const std::string& segment, const std::string& stakes_name) {
 // What the parent prints: the global episode and each stakes' tier.
 std::string DescribeGlobal(const shm::SegmentLayout& layout,
                            const Policy& policy, int64_t now) {
-  const shm::Scope& scope = layout.scopes[shm::kGlobalScopeIndex];
+  const shm::Scope& scope = shm::ScopesOf(layout)[shm::kGlobalScopeIndex];
   const int64_t word = scope.episode.load(std::memory_order_acquire);
   if (word == 0) return "no episode";
   const int64_t start = shm::EpisodeWord::StartNs(word);
@@ -91,11 +91,12 @@ std::string DescribeGlobal(const shm::SegmentLayout& layout,
   BaseTtl base;
   BaseTtl::FromSeconds(60, &base);
   for (Stakes stakes : {Stakes::kHigh, Stakes::kMedium, Stakes::kLow}) {
-    Decision d = policy.DecideForAge(std::max<int64_t>(now - start, 0), base,
-                                     stakes);
-    absl::StrAppendFormat(&text, " %s: tier %d %-13s ttl %2d |",
-                          StakesName(stakes).substr(0, StakesName(stakes).find('_')),
-                          d.tier, ModeName(d.mode), d.ttl_seconds);
+    Decision d =
+        policy.DecideForAge(std::max<int64_t>(now - start, 0), base, stakes);
+    absl::StrAppendFormat(
+        &text, " %s: tier %d %-13s ttl %2d |",
+        StakesName(stakes).substr(0, StakesName(stakes).find('_')), d.tier,
+        ModeName(d.mode), d.ttl_seconds);
   }
   return text;
 }
@@ -105,7 +106,8 @@ pid_t Spawn(const std::string& self, const std::vector<std::string>& args) {
   if (pid == 0) {
     std::vector<char*> argv;
     argv.push_back(const_cast<char*>(self.c_str()));
-    for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    for (const std::string& a : args)
+      argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
     execv(self.c_str(), argv.data());
     _exit(127);
@@ -124,10 +126,12 @@ int RunDemo(const std::string& self) {
   const std::string segment = absl::StrCat("vixdemo-", getpid());
   std::printf("vixbreaker demo: %d worker processes, segment /dev/shm/%s\n",
               kWorkers, segment.c_str());
-  std::printf("tiers compressed to seconds: high 6/12/18 s, medium 4/8/12 s, "
-              "low 2/4/6 s\n");
-  std::printf("worker logs (JSON lines, one per transition per host) go to "
-              "stderr\n\n");
+  std::printf(
+      "tiers compressed to seconds: high 6/12/18 s, medium 4/8/12 s, "
+      "low 2/4/6 s\n");
+  std::printf(
+      "worker logs (JSON lines, one per transition per host) go to "
+      "stderr\n\n");
   // The parent's own engine creates the segment and is used for admin.
   shm::EngineOptions options;
   options.segment.name = segment;
@@ -166,16 +170,17 @@ int RunDemo(const std::string& self) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   // Phase 2: an operator forces a week-old episode on a named scope.
-  std::printf("\n[+%5.1fs] admin: vixctl panic start --scope ucl-final --at "
-              "<7 days ago>\n",
-              elapsed());
+  std::printf(
+      "\n[+%5.1fs] admin: vixctl panic start --scope ucl-final --at "
+      "<7 days ago>\n",
+      elapsed());
   std::fflush(stdout);
-  const std::string week_ago = absl::StrFormat(
-      "%.3f", shm::RealtimeNowNs() / 1e9 - 7 * 24 * 3600.0);
+  const std::string week_ago =
+      absl::StrFormat("%.3f", shm::RealtimeNowNs() / 1e9 - 7 * 24 * 3600.0);
   RunVixctl({"panic", "start", "--segment", segment, "--scope", "ucl-final",
              "--at", week_ago, "--json"});
-  RunVixctl({"decide", "--segment", segment, "--scope", "ucl-final",
-             "--status", "normal", "--stakes", "high", "--json"});
+  RunVixctl({"decide", "--segment", segment, "--scope", "ucl-final", "--status",
+             "normal", "--stakes", "high", "--json"});
   // Phase 3: the market calms down; the first calm decision ends the episode.
   std::printf("\n[+%5.1fs] market calms: workers now observe `normal`\n",
               elapsed());

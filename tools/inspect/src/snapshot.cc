@@ -1,5 +1,6 @@
 #include "vixbreaker/inspect/snapshot.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 
@@ -91,26 +92,42 @@ Counters ReadSlotCounters(const shm::ProcessSlot& slot) {
   return c;
 }
 
-Counters ReadRetired(const shm::SegmentTotals& totals) {
-  Counters c;
+// The counts of the slot's current owner: its counters minus what they
+// were when it claimed the slot (counters are cumulative, layout.h).
+Counters OwnerCounters(const shm::ProcessSlot& slot, const Counters& all) {
+  Counters base;
   for (int m = 0; m < kModeCount; ++m) {
-    c.decisions[m] = totals.retired_decisions[m].load(kRelaxed);
+    base.decisions[m] = slot.base[m].load(kRelaxed);
   }
-  c.failsafes = totals.retired_failsafes.load(kRelaxed);
-  c.errors = totals.retired_errors.load(kRelaxed);
-  c.anomalies = totals.retired_anomalies.load(kRelaxed);
-  return c;
+  base.failsafes = slot.base[5].load(kRelaxed);
+  base.errors = slot.base[6].load(kRelaxed);
+  base.anomalies = slot.base[7].load(kRelaxed);
+  Counters own;
+  for (int m = 0; m < kModeCount; ++m) {
+    own.decisions[m] =
+        all.decisions[m] - std::min(all.decisions[m], base.decisions[m]);
+  }
+  own.failsafes = all.failsafes - std::min(all.failsafes, base.failsafes);
+  own.errors = all.errors - std::min(all.errors, base.errors);
+  own.anomalies = all.anomalies - std::min(all.anomalies, base.anomalies);
+  return own;
 }
 
-// Fills processes and totals from the slot table.
+// Fills processes and totals from the slot table. Totals are the sum over
+// every slot, owned or not: no counter is ever moved or reset, so the sum
+// never decreases whatever the order of reads (SPEC 4).
 void ReadSlots(const shm::SegmentLayout& layout, Snapshot& snapshot) {
   Totals& totals = snapshot.totals;
-  totals.retired = ReadRetired(layout.totals);
-  totals.all = totals.retired;
+  totals.log_events_dropped = layout.counters.log_events_dropped.load(kRelaxed);
   for (uint32_t i = 0; i < shm::kSlotCapacity; ++i) {
     const shm::ProcessSlot& slot = layout.slots[i];
+    const Counters counters = ReadSlotCounters(slot);
+    totals.all.Add(counters);
     const uint64_t owner = slot.owner.load(kAcquire);
-    if (owner == 0 || shm::SlotBeingReclaimed(owner)) continue;
+    if (owner == 0 || shm::SlotBeingReclaimed(owner)) {
+      totals.retired.Add(counters);
+      continue;
+    }
     ProcessView p;
     p.slot = i;
     p.pid = static_cast<int64_t>(owner >> 32);
@@ -119,8 +136,9 @@ void ReadSlots(const shm::SegmentLayout& layout, Snapshot& snapshot) {
                                 slot.start_ticks.load(kRelaxed));
     p.attached_ns = slot.attached_ns.load(kRelaxed);
     p.heartbeat_ns = slot.heartbeat_ns.load(kRelaxed);
-    p.counters = ReadSlotCounters(slot);
-    totals.all.Add(p.counters);
+    p.counters = OwnerCounters(slot, counters);
+    totals.retired.Add(counters);
+    totals.retired.Subtract(p.counters);
     ++totals.slots_in_use;
     totals.slots_alive += p.alive;
     snapshot.processes.push_back(std::move(p));
@@ -154,6 +172,13 @@ void Counters::Add(const Counters& other) {
   failsafes += other.failsafes;
   errors += other.errors;
   anomalies += other.anomalies;
+}
+
+void Counters::Subtract(const Counters& other) {
+  for (int m = 0; m < kModeCount; ++m) decisions[m] -= other.decisions[m];
+  failsafes -= other.failsafes;
+  errors -= other.errors;
+  anomalies -= other.anomalies;
 }
 
 Health HealthOf(const Snapshot& snapshot) {
@@ -201,10 +226,11 @@ Snapshot Inspector::Read(const shm::Segment& segment, int64_t now_ns) const {
   snapshot.now_ns = now_ns;
   snapshot.deadman_ns = deadman_ns_;
   snapshot.header = ReadHeader(layout.header, segment.name());
-  for (uint32_t i = 0; i < shm::kScopeCapacity; ++i) {
-    const uint64_t state = layout.scopes[i].state.load(kAcquire);
-    if ((state & 0xff) != shm::kScopeUsed) continue;
-    snapshot.scopes.push_back(ReadScope(layout.scopes[i], i, now_ns));
+  const shm::Scope* scopes = shm::ScopesOf(layout);
+  for (uint32_t i = 0; i < shm::ScopeCapacityOf(layout); ++i) {
+    const uint64_t state = scopes[i].state.load(kAcquire);
+    if (shm::ScopeStateWord::State(state) != shm::kScopeUsed) continue;
+    snapshot.scopes.push_back(ReadScope(scopes[i], i, now_ns));
     snapshot.totals.episodes_started += snapshot.scopes.back().episodes_started;
     snapshot.totals.episodes_ended += snapshot.scopes.back().episodes_ended;
   }

@@ -68,6 +68,12 @@ struct Decision {
   // Set by the engine only: true for the one call whose compare-and-swap
   // started the episode.
   bool first_writer = false;
+  // Set by the engine only: this calm observation ended an episode (a local
+  // one, or a remote one the host knew from the mirror's cache).
+  bool ended_episode = false;
+  // Set by the engine only: the scope handle belongs to a removed scope;
+  // the decision is fail-safe and the caller must resolve the name again.
+  bool stale_scope = false;
   // Episode start in Unix nanoseconds, 0 when there is no episode.
   int64_t episode_start_ns = 0;
 };

@@ -14,7 +14,9 @@ namespace vix::persist {
 
 class HealthWriter {
  public:
-  explicit HealthWriter(shm::SegmentLayout& layout) : layout_(layout) {}
+  // Writes the mirror lines of the segment (the lease holder only).
+  HealthWriter(shm::MirrorHot& hot, shm::MirrorHealth& health)
+      : hot_(hot), health_(health) {}
 
   // On taking the lease: marks the segment configured and sets the policy.
   void Configure(bool strict);
@@ -38,7 +40,8 @@ class HealthWriter {
 
  private:
   void WriteErrorText(absl::string_view text);
-  shm::SegmentLayout& layout_;
+  shm::MirrorHot& hot_;
+  shm::MirrorHealth& health_;
 };
 
 struct HealthSnapshot {

@@ -11,20 +11,26 @@
 // takes no lock, allocates nothing and does no I/O; it reads the scope's hot
 // cache line and writes only the calling thread's own counters, plus the
 // scope's `last_panic_ns` when a refresh is due (at most about once a
-// second). Transitions (start, end) take an out-of-line slow path with one
-// CAS; only the CAS winner logs, so each transition is logged once per host.
-// Tier changes, which follow from time alone, are logged by the background
-// thread the same way.
+// second). Transitions go through the scope's one writer (episodes.h); only
+// the CAS winner logs, so each transition is logged once per host.
+//
+// The cached clock is refreshed by the engine's background thread: every
+// millisecond while the process decides, every 25 ms when it has been idle
+// for 100 ms (an idle engine costs next to nothing, SPEC 15). Transitions
+// read the precise clock, so a stale cache never backdates a start.
 //
 // If the segment cannot be attached, Open still returns an engine that
 // answers fail-safe decisions (panic -> {0, PANIC_FULL, failsafe}, else
 // {base, NORMAL}); segment_status() says why, and the error is logged once.
 //
-// Open the engine after fork(): its background thread does not survive one.
+// fork(): an engine opened before fork() keeps working in the child with no
+// call from user code: the child gets its own slots and background thread
+// (started on its first decision) and never touches the parent's slots.
 #ifndef VIXBREAKER_SHM_ENGINE_H_
 #define VIXBREAKER_SHM_ENGINE_H_
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -35,42 +41,42 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "vixbreaker/core/config.h"
 #include "vixbreaker/core/policy.h"
 #include "vixbreaker/core/types.h"
 #include "vixbreaker/shm/clock.h"
+#include "vixbreaker/shm/episodes.h"
 #include "vixbreaker/shm/event_log.h"
 #include "vixbreaker/shm/layout.h"
+#include "vixbreaker/shm/scope_table.h"
 #include "vixbreaker/shm/segment.h"
+#include "vixbreaker/shm/slots.h"
 
 #define VIX_LIKELY(x) __builtin_expect(!!(x), 1)
 #define VIX_UNLIKELY(x) __builtin_expect(!!(x), 0)
 
 namespace vix::shm {
 
-// How often a still-panicking scope's last_panic_ns is rewritten.
-inline constexpr int64_t kRefreshIntervalNs = 1'000'000'000;
-
 struct EngineOptions {
   SegmentOptions segment;
   Config config;
-  // Null: the engine owns a clock refreshed every millisecond by its
-  // background thread. Otherwise the caller sets the time (tests).
+  // Null: the engine owns a clock refreshed by its background thread.
+  // Otherwise the caller sets the time (tests); it is then the precise
+  // clock of transitions too.
   CachedClock* clock = nullptr;
-  // Where JSON log lines go; -1 disables logging.
+  // Where JSON log lines go; -1 disables logging. Written without blocking:
+  // lines a stalled reader cannot take are dropped and counted (SPEC 9).
   int log_fd = 2;
 };
 
-// A resolved scope. Cheap to copy; valid while the engine lives.
-struct ScopeHandle {
-  Scope* scope = nullptr;  // null when the engine has no segment
-  uint32_t index = 0;
-};
-
 // What one scope's episode looks like right now (slow; for tools and tests).
+// An expired episode (dead-man's switch) is not active.
 struct EpisodeSnapshot {
   bool active = false;
+  bool expired = false;
   bool forced = false;
+  bool unconfirmed = false;
   int64_t start_ns = 0;
   int64_t last_panic_ns = 0;
   int64_t calm_since_ns = 0;
@@ -80,12 +86,12 @@ struct EpisodeSnapshot {
   uint64_t episodes_ended = 0;
 };
 
-class Engine {
+class Engine : public EventSink {
  public:
   // Fails only on an invalid configuration; a segment that cannot be
   // attached yields a fail-safe engine (see segment_status()).
   static absl::StatusOr<std::unique_ptr<Engine>> Open(EngineOptions options);
-  ~Engine();
+  ~Engine() override;
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
@@ -94,7 +100,8 @@ class Engine {
                   Stakes stakes) noexcept;
 
   // Convenience for callers that have strings (parses strictly; classifies
-  // league/competition unless `stakes` is given).
+  // league/competition unless `stakes` is given). A calm observation on a
+  // scope that does not exist decides without creating it.
   absl::StatusOr<Decision> Decide(absl::string_view scope,
                                   absl::string_view status, int64_t base_ttl,
                                   absl::string_view league,
@@ -107,11 +114,15 @@ class Engine {
   absl::StatusOr<ScopeHandle> FindOrCreateScope(absl::string_view name);
   // Finds a named scope without creating it; NotFound if absent.
   absl::StatusOr<ScopeHandle> FindScope(absl::string_view name) const;
+  // Removes a named scope with no episode; its entry is reused. Handles to
+  // it then decide fail-safe with `stale_scope` set. NotFound if absent,
+  // FailedPrecondition while an episode runs.
+  absl::Status RemoveScope(absl::string_view name);
 
   // Admin (SPEC 3): start (or replace the start of) an episode at start_ns;
   // decisions then carry reason `forced` until it ends. Non-panic
   // observations do not end a forced episode; ForceEnd or the dead-man's
-  // switch do.
+  // switch do. InvalidArgument for a start <= 0 or over an hour ahead.
   absl::Status ForceStart(ScopeHandle scope, int64_t start_ns);
   // Ends the episode; returns whether one was running.
   absl::StatusOr<bool> ForceEnd(ScopeHandle scope);
@@ -119,55 +130,56 @@ class Engine {
   EpisodeSnapshot Snapshot(ScopeHandle scope) const;
 
   const absl::Status& segment_status() const { return segment_status_; }
-  // Counters kept in process memory, not in the segment: a fail-safe
-  // engine's decisions and its attach error. (A thread that finds the slot
-  // table full counts in a private slot of its own.)
-  const ProcessSlot& unshared_counters() const { return *overflow_slot_; }
-  Segment* segment() { return segment_.get(); }
+  // Read-only: writes go through the scope writer and the mirror region.
+  const Segment* segment() const { return segment_.get(); }
   const Policy& policy() const { return policy_; }
   const CachedClock& clock() const { return *clock_; }
-  int64_t deadman_ns() const { return deadman_ns_; }
+  const EpisodeRules& rules() const { return episodes_->rules(); }
 
-  // Writes queued log events now (the background thread does it every
-  // millisecond). For short-lived tools before they exit.
-  void FlushLogs();
+  // For the mirror (persist/): the one writer of scope transitions, the
+  // scope table, and the segment's mirror lines (lease, health, hot line).
+  // Null without a segment.
+  EpisodeWriter* episodes() { return layout_ ? episodes_.get() : nullptr; }
+  const ScopeTable* scope_table() const { return scopes_.get(); }
+  struct MirrorRegion {
+    MirrorHot& hot;
+    MirrorLease& lease;
+    MirrorHealth& health;
+  };
+  std::optional<MirrorRegion> mirror_region();
+  // For the rolling window (window.h), the one writer of its region.
+  Window* window_region() { return layout_ ? &layout_->window : nullptr; }
+
+  // The engine's event queue (EventSink): never blocks; a full queue drops
+  // the event and counts it in the segment.
+  void Push(const Event& event) noexcept override;
+
+  // Writes queued log events now, waiting at most `max_wait` for a stalled
+  // log reader. For short-lived tools before they exit.
+  void FlushLogs(absl::Duration max_wait = absl::Milliseconds(100));
 
  private:
-  struct LocalCounters;
   explicit Engine(EngineOptions options, Policy policy);
 
-  // Slow paths, out of line so the hot path stays small.
-  // The panic observation's rare cases: starts or restarts the episode,
-  // refreshes last_panic_ns, cancels a calm period. Returns the episode word.
-  int64_t ObservePanic(ScopeHandle scope, int64_t word, int64_t now,
-                       int64_t last_panic, bool* first_writer) noexcept;
-  // Starts (or restarts an expired) episode by CAS from `observed`; returns
-  // the episode word now in force and whether this call's CAS won.
-  int64_t StartEpisode(ScopeHandle scope, int64_t observed, int64_t now,
-                       bool* first_writer) noexcept;
-  int64_t ObserveCalm(Scope& scope, int64_t word, int64_t now,
-                      int64_t last_panic) noexcept;
-  bool EndEpisode(ScopeHandle scope, int64_t word, int64_t now,
-                  EndCause cause) noexcept;
-  // Tiers move with time, not with calls, so tier changes are found by the
-  // background thread (and FlushLogs), never on the hot path: for every used
-  // scope and stakes, the CAS winner on Scope::logged_tiers logs the change.
-  void LogTierChanges(int64_t now) noexcept;
-  void LogTierChangesOf(uint32_t index, int64_t now) noexcept;
-  void NoteFutureStart(ScopeHandle scope, int64_t start_ns,
-                       int64_t now) noexcept;
   Decision DecideWithoutSegment(Status status, BaseTtl base_ttl,
                                 Stakes stakes) noexcept;
   Decision StrictFailsafe(Decision d, BaseTtl base_ttl, int64_t now) noexcept;
-  ProcessSlot* ClaimSlotForThisThread() noexcept;
-  void ReleaseSlots();
-  void Push(const Event& event) noexcept;
+  Decision StaleScope(Status status, BaseTtl base_ttl, Stakes stakes) noexcept;
+  // The rare cases of a decision's episode word: flags (forced,
+  // unconfirmed) and a start ahead of the clock.
+  Decision FinishUnusual(ScopeHandle scope, int64_t word, int64_t now,
+                         BaseTtl base_ttl, Stakes stakes) noexcept;
+  int64_t ReloadTorn(ScopeHandle scope, int64_t* last_panic) noexcept;
+
+  // background.cc
+  void StartBackground();
   void BackgroundLoop();
-  void DrainLogs();
+  // Writes queued events while the log fd takes them; false if some wait.
+  bool DrainLogs() noexcept;
+  static void ChildAfterFork(void* engine);
 
   Decision Finish(ScopeHandle scope, int64_t word, int64_t now,
                   BaseTtl base_ttl, Stakes stakes) noexcept;
-  ProcessSlot* ThisThreadSlot() noexcept;
   static void Bump(AtomicU64& counter) noexcept {
     // Single writer: a relaxed load and store, never a locked RMW.
     counter.store(counter.load(std::memory_order_relaxed) + 1,
@@ -185,39 +197,24 @@ class Engine {
   const MirrorHot* mirror_hot_ = nullptr;  // read by panic decisions
   ScopeHandle global_;
   int64_t deadman_ns_;
-  int64_t clear_after_ns_;
   int64_t slow_after_ns_;  // min(refresh interval, dead-man's switch)
-  const pid_t pid_;
+  pid_t pid_;
 
-  // Counters when there is no segment or the slot table is full.
-  std::unique_ptr<ProcessSlot> overflow_slot_;
+  std::unique_ptr<ScopeTable> scopes_;
+  std::unique_ptr<EpisodeWriter> episodes_;
+  std::unique_ptr<SlotRegistry> slots_;
   std::atomic<bool> failsafe_logged_{false};
-
-  std::mutex slots_mu_;
-  std::vector<uint32_t> owned_slots_;
-  std::vector<std::unique_ptr<ProcessSlot>> private_slots_;  // table full
 
   EventQueue events_;
   std::mutex drain_mu_;
-  std::atomic<bool> stop_{false};
+  std::mutex stop_mu_;
+  std::condition_variable stop_cv_;
+  bool stop_ = false;  // guarded by stop_mu_
+  std::atomic<bool> background_running_{false};
   std::thread background_;
 };
 
 // ---- hot path ---------------------------------------------------------
-
-namespace internal {
-struct ThreadSlotCache {
-  uint64_t engine_id = 0;
-  ProcessSlot* slot = nullptr;
-};
-inline thread_local ThreadSlotCache t_slot_cache;
-}  // namespace internal
-
-inline ProcessSlot* Engine::ThisThreadSlot() noexcept {
-  internal::ThreadSlotCache& cache = internal::t_slot_cache;
-  if (VIX_LIKELY(cache.engine_id == id_)) return cache.slot;
-  return ClaimSlotForThisThread();
-}
 
 inline Decision Engine::Decide(ScopeHandle handle, Status status,
                                BaseTtl base_ttl, Stakes stakes) noexcept {
@@ -227,8 +224,19 @@ inline Decision Engine::Decide(ScopeHandle handle, Status status,
   }
   const int64_t now = clock_->NowNs();
   int64_t word = scope->episode.load(std::memory_order_acquire);
-  const int64_t last_panic =
-      scope->last_panic_ns.load(std::memory_order_relaxed);
+  int64_t last_panic = scope->last_panic_ns.load(std::memory_order_acquire);
+  // A removed scope's handle, or a word torn from the last_panic_ns of the
+  // process restarting it (episodes.h, rule 2): both lines are already in
+  // cache, so these are L1 hits.
+  if (VIX_UNLIKELY((scope->generation.load(std::memory_order_relaxed) !=
+                    handle.generation) |
+                   (scope->episode.load(std::memory_order_acquire) != word))) {
+    if (scope->generation.load(std::memory_order_relaxed) !=
+        handle.generation) {
+      return StaleScope(status, base_ttl, stakes);
+    }
+    word = ReloadTorn(handle, &last_panic);
+  }
   if (status == Status::kPanic) {
     // One branch for the rare cases: no episode, a refresh (or expiry) due,
     // a calm period to cancel.
@@ -237,7 +245,10 @@ inline Decision Engine::Decide(ScopeHandle handle, Status status,
         scope->calm_since_ns.load(std::memory_order_relaxed);
     if (VIX_UNLIKELY((word == 0) | (now - last_panic >= slow_after_ns_) |
                      (calm_since != 0))) {
-      word = ObservePanic(handle, word, now, last_panic, &first_writer);
+      bool stale = false;
+      word = episodes_->ObservePanic(handle, word, now, last_panic,
+                                     &first_writer, &stale);
+      if (VIX_UNLIKELY(stale)) return StaleScope(status, base_ttl, stakes);
     }
     Decision d = Finish(handle, word, now, base_ttl, stakes);
     d.first_writer = first_writer;
@@ -247,51 +258,41 @@ inline Decision Engine::Decide(ScopeHandle handle, Status status,
     }
     return d;
   }
-  if (word != 0 &&
-      VIX_UNLIKELY(ObserveCalm(*scope, word, now, last_panic) == 0)) {
-    EndEpisode(
-        handle, word, now,
-        now - last_panic > deadman_ns_ ? EndCause::kExpired : EndCause::kCalm);
-    word = 0;
+  if (word != 0) {
+    if (VIX_UNLIKELY(episodes_->ObserveCalm(*scope, word, now, last_panic) ==
+                     0)) {
+      Decision d = Finish(handle, 0, now, base_ttl, stakes);
+      d.ended_episode =
+          episodes_->End(handle, word, now,
+                         now - last_panic > deadman_ns_ ? EndCause::kExpired
+                                                        : EndCause::kCalm);
+      return d;
+    }
+  } else if (VIX_UNLIKELY(
+                 scope->remote_start_ns.load(std::memory_order_relaxed) != 0)) {
+    // Calm ends a remote episode known only from the mirror's cache too.
+    Decision d = Finish(handle, 0, now, base_ttl, stakes);
+    d.ended_episode = episodes_->ObserveCalmOfRemote(handle);
+    return d;
   }
   return Finish(handle, word, now, base_ttl, stakes);
-}
-
-// Returns `word` while the episode goes on, 0 once it should end. Writes
-// only the first time calm is seen (clear_after > 0).
-inline int64_t Engine::ObserveCalm(Scope& scope, int64_t word, int64_t now,
-                                   int64_t last_panic) noexcept {
-  if (VIX_UNLIKELY(now - last_panic > deadman_ns_)) return 0;
-  if (EpisodeWord::Forced(word)) return word;
-  if (clear_after_ns_ == 0) return 0;
-  int64_t calm_since = scope.calm_since_ns.load(std::memory_order_relaxed);
-  if (calm_since == 0) {
-    scope.calm_since_ns.compare_exchange_strong(calm_since, now,
-                                                std::memory_order_relaxed);
-    return word;
-  }
-  return now - calm_since >= clear_after_ns_ ? 0 : word;
 }
 
 // The decision for the episode `word` (0: none), then counting.
 inline Decision Engine::Finish(ScopeHandle handle, int64_t word, int64_t now,
                                BaseTtl base_ttl, Stakes stakes) noexcept {
   Decision d;
-  int64_t start = 0;
   if (word == 0) {
     d = Policy::DecideNoEpisode(base_ttl, stakes);
   } else {
-    start = EpisodeWord::StartNs(word);
-    int64_t age = now - start;
-    if (VIX_UNLIKELY(age < 0)) {
-      NoteFutureStart(handle, start, now);
-      age = 0;
+    const int64_t start = EpisodeWord::StartNs(word);
+    if (VIX_UNLIKELY(((word & EpisodeWord::kFlagBits) != 0) | (now < start))) {
+      return FinishUnusual(handle, word, now, base_ttl, stakes);
     }
-    d = policy_.DecideForAge(age, base_ttl, stakes);
+    d = policy_.DecideForAge(now - start, base_ttl, stakes);
     d.episode_start_ns = start;
-    if (EpisodeWord::Forced(word)) d.reason = Reason::kForced;
   }
-  Bump(ThisThreadSlot()->decisions[static_cast<int>(d.mode)]);
+  Bump(slots_->ThisThreadSlot()->decisions[static_cast<int>(d.mode)]);
   return d;
 }
 

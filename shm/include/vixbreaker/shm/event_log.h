@@ -27,9 +27,19 @@ enum class EventKind : uint8_t {
   kForcedStart,                    // admin forced a start
   kScopeTableFull,
   kSlotTableFull,
+  kPanicTimestampAdopted,  // the mirror replaced a start with Redis's
+                           // (value: previous start)
 };
 
-enum class EndCause : uint8_t { kCalm, kExpired, kForcedEnd, kRemote };
+// Why an episode ended. kRemoteCalm: calm on a host that knew the episode
+// only from the mirror's cache of Redis (SPEC 3).
+enum class EndCause : uint8_t {
+  kCalm,
+  kExpired,
+  kForcedEnd,
+  kRemote,
+  kRemoteCalm
+};
 
 struct Event {
   EventKind kind;
@@ -54,6 +64,8 @@ class EventQueue {
   bool TryPush(const Event& event) noexcept;
   // Consumer only.
   bool TryPop(Event* event) noexcept;
+  // Consumer only: the next event without taking it.
+  bool Peek(Event* event) const noexcept;
   uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
 
  private:
@@ -75,6 +87,11 @@ void AppendEventJson(const Event& event, absl::string_view segment,
 // processes do not interleave. Errors are ignored: logging never fails a
 // decision.
 void WriteLogLine(int fd, absl::string_view line);
+// The same, but only if fd can take a line now (poll, no wait): false when
+// a reader has stopped reading (a full pipe). The background thread writes
+// this way, so a stalled log reader never stalls it (SPEC 15); a line of
+// this size after POLLOUT does not block on a pipe, file or socket.
+bool TryWriteLogLine(int fd, absl::string_view line);
 
 // Kept under shm:: for the event code and its users; lives in core/json.h.
 using ::vix::AppendJsonString;

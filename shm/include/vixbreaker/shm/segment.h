@@ -35,6 +35,9 @@ struct SegmentOptions {
   // Empty: mode 0600, owner only. Otherwise mode 0660 with this group, and
   // members of it may attach.
   std::string group;
+  // Scope table entries (index 0 is `global`), used only when this process
+  // creates the segment; an existing segment keeps its own (SPEC 3).
+  uint32_t scope_capacity = kDefaultScopeCapacity;
   // How long to wait for a creator to publish the ready word.
   absl::Duration attach_timeout = absl::Seconds(2);
 };
@@ -59,6 +62,7 @@ class Segment {
   Segment& operator=(const Segment&) = delete;
 
   const SegmentLayout& layout() const { return *layout_; }
+  uint32_t scope_capacity() const { return ScopeCapacityOf(*layout_); }
   // Null for a read-only attachment.
   SegmentLayout* mutable_layout() { return writable_ ? layout_ : nullptr; }
   const std::string& name() const { return name_; }

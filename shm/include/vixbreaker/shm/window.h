@@ -90,6 +90,7 @@ struct WindowSnapshot {
 
 // Reads the window without writing to it (works on a read-only mapping).
 WindowSnapshot ReadWindow(const SegmentLayout& layout, int64_t now_ns);
+WindowSnapshot ReadWindow(const Window& window, int64_t now_ns);
 
 // Appends the JSON log line of a transition (no newline) to `out`.
 void AppendTransitionJson(const WindowTransitionRecord& record,
@@ -129,7 +130,7 @@ class RollingWindow {
   void BackgroundLoop();
 
   const uint64_t id_;  // tells windows apart in thread-local caches
-  SegmentLayout* layout_;
+  Window* window_;
   const CachedClock* clock_;
   Breaker breaker_;
   int64_t bucket_width_ns_;

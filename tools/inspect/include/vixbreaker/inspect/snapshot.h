@@ -124,6 +124,7 @@ struct Counters {
 
   uint64_t total_decisions() const;
   void Add(const Counters& other);
+  void Subtract(const Counters& other);  // other <= this, field by field
 };
 
 // One deciding thread's slot.
@@ -140,8 +141,12 @@ struct ProcessView {
 struct Totals {
   uint32_t slots_in_use = 0;
   uint32_t slots_alive = 0;
-  Counters retired;               // from reclaimed slots (SegmentTotals)
-  Counters all;                   // live slots + retired
+  // Counts left in slots by owners that are gone (thread exit, reclaim):
+  // counters stay in their slot, so all = retired + every live owner's.
+  Counters retired;
+  Counters all;  // the sum over every slot: never decreases
+  // Log events dropped because a log writer could not keep up (SPEC 9).
+  uint64_t log_events_dropped = 0;
   uint64_t episodes_started = 0;  // over every scope
   uint64_t episodes_ended = 0;
 };

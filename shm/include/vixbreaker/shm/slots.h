@@ -1,0 +1,114 @@
+// Per-thread counter slots (SPEC 4): claim, release at thread exit,
+// reclaim from dead processes, heartbeat, and what fork() needs.
+//
+// A deciding thread claims one slot per engine the first time it decides,
+// and counts into it with relaxed load+store (single writer, no locked RMW).
+// The slot returns to the table when the thread exits (a thread_local hook)
+// or the engine closes, so thread pools never fill the table. Counters are
+// never moved or reset (layout.h): a new owner keeps adding to them, so a
+// reader's sum over all slots never decreases.
+//
+// The hot path finds its slot in a thread-local, direct-mapped cache of
+// kThreadCacheWays entries indexed by the engine's `way`: a thread that
+// alternates between engines takes no lock and no system call.
+//
+// fork(): the child forgets the parent's slots (it never writes or releases
+// them) and claims its own on its first decision; no call from user code
+// is needed (pthread_atfork).
+#ifndef VIXBREAKER_SHM_SLOTS_H_
+#define VIXBREAKER_SHM_SLOTS_H_
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "vixbreaker/shm/event_log.h"
+#include "vixbreaker/shm/layout.h"
+
+namespace vix::shm {
+
+namespace internal {
+inline constexpr uint32_t kThreadCacheWays = 8;
+// Constant-initialised and trivially destructible, so access from the hot
+// path needs no TLS guard.
+struct ThreadSlotCache {
+  uint64_t engine_id[kThreadCacheWays];
+  ProcessSlot* slot[kThreadCacheWays];
+};
+inline thread_local ThreadSlotCache t_slot_cache{};
+}  // namespace internal
+
+class SlotRegistry {
+ public:
+  // `layout` may be null (an engine without a segment: every thread counts
+  // in one process-local slot). `on_child_after_fork` runs in the child of
+  // a fork() (the only thread there), after the registry has reset itself.
+  SlotRegistry(SegmentLayout* layout, uint64_t engine_id,
+               void (*on_child_after_fork)(void*), void* context);
+  ~SlotRegistry();  // releases every slot it holds
+  SlotRegistry(const SlotRegistry&) = delete;
+  SlotRegistry& operator=(const SlotRegistry&) = delete;
+
+  uint32_t way() const { return way_; }
+  // The hot path's lookup; the claim is out of line.
+  ProcessSlot* ThisThreadSlot() noexcept {
+    internal::ThreadSlotCache& cache = internal::t_slot_cache;
+    if (__builtin_expect(cache.engine_id[way_] == engine_id_, 1)) {
+      return cache.slot[way_];
+    }
+    return ClaimForThisThread();
+  }
+  // Finds this thread's slot or claims one (a mutex and gettid: slow path).
+  // A full table yields a process-local slot and logs SLOT_TABLE_FULL once.
+  ProcessSlot* ClaimForThisThread() noexcept;
+  // True once (then false) if a claim found the table full.
+  bool TakeTableFullNotice() noexcept;
+
+  // Frees slots whose process the kernel says is dead (off the hot path).
+  void ReclaimDead() noexcept;
+  // Stamps this process's slots; skipped if a claim holds the lock.
+  void Heartbeat(int64_t now_ns) noexcept;
+  // Sum of this process's decisions so far (for the background thread's
+  // idle detection); nullopt-free: returns the last sum if the lock is busy.
+  uint64_t DecisionsSoFar() noexcept;
+
+  // Thread exit: returns the slot `token` holds to the table.
+  void Release(uint64_t token) noexcept;
+  struct ForkHooks;  // slots.cc
+
+ private:
+  struct Owned {
+    uint32_t index;
+    uint64_t token;
+  };
+  void ReleaseAll() noexcept;
+  void ResetAfterFork() noexcept;
+
+  SegmentLayout* const layout_;
+  const uint64_t engine_id_;
+  const uint32_t way_;
+  void (*on_child_after_fork_)(void*);
+  void* context_;
+  pid_t pid_;
+  std::mutex mu_;
+  std::vector<Owned> owned_;
+  std::vector<std::unique_ptr<ProcessSlot>> private_slots_;
+  bool table_full_notice_ = false;
+  uint64_t last_decisions_ = 0;
+};
+
+// Every counter of `slot`, by index (decisions[5], failsafes, errors,
+// anomalies).
+inline AtomicU64& SlotCounter(ProcessSlot& slot, int i) {
+  return i < 5    ? slot.decisions[i]
+         : i == 5 ? slot.failsafes
+         : i == 6 ? slot.errors
+                  : slot.anomalies;
+}
+
+}  // namespace vix::shm
+
+#endif  // VIXBREAKER_SHM_SLOTS_H_
