@@ -33,6 +33,9 @@ PyObject* GetEpisodeStart(PyObject* self, void*) {
 PyObject* GetFirstWriter(PyObject* self, void*) {
   return PyBool_FromLong(Of(self).first_writer);
 }
+PyObject* GetStaleScope(PyObject* self, void*) {
+  return PyBool_FromLong(Of(self).stale_scope);
+}
 
 PyGetSetDef kGetSet[] = {
     {"ttl", GetTtl, nullptr, "TTL in whole seconds.", nullptr},
@@ -47,6 +50,10 @@ PyGetSetDef kGetSet[] = {
      "Episode start in Unix seconds, or None without an episode.", nullptr},
     {"first_writer", GetFirstWriter, nullptr,
      "True only for the call whose compare-and-swap started the episode.",
+     nullptr},
+    {"stale_scope", GetStaleScope, nullptr,
+     "True if the scope was removed: the decision is fail-safe; resolve "
+     "the name again (not in as_dict(), as vixctl does not print it).",
      nullptr},
     {nullptr, nullptr, nullptr, nullptr, nullptr}};
 

@@ -66,6 +66,10 @@ py::object ResolveScope(py::handle engine, const std::string& name,
   return Take(vix::pyc::NewScope(engine.ptr(), *handle, py_name.ptr()));
 }
 
+void RemoveScope(py::handle engine, const std::string& name) {
+  ThrowIfError(StateOf(engine).engine->RemoveScope(name));
+}
+
 py::object Classify(py::handle engine, const std::string& league,
                     const std::string& competition) {
   const Stakes stakes =
@@ -165,6 +169,7 @@ py::object OpenWindow(py::handle engine, double high_enter, double high_exit,
 
 void DefineEngineApi(py::module_& m) {
   m.def("_scope", &ResolveScope);
+  m.def("_remove_scope", &RemoveScope);
   m.def("_classify", &Classify);
   m.def("_force_start", &ForceStart);
   m.def("_force_end", &ForceEnd);

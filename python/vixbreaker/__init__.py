@@ -90,6 +90,13 @@ class Engine(_native.EngineCore):
         """The scope `name` if it exists, else None; never creates one."""
         return _native._scope(self, name, False)
 
+    def remove_scope(self, name):
+        """Removes the named scope if it has no episode (its entry is
+        reused). Handles still held decide fail-safe with `stale_scope`
+        set. vixbreaker.Error: code 'NOT_FOUND' if absent,
+        'FAILED_PRECONDITION' while an episode runs."""
+        _native._remove_scope(self, name)
+
     def classify(self, league="", competition=""):
         """Stakes of a match (SPEC 2.1): 'high_stakes', 'medium_stakes' or
         'low_stakes', by the configured keywords. Classify once per match

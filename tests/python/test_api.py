@@ -59,6 +59,24 @@ def test_named_scopes_are_independent(engine):
     assert engine.episode("cup")["episodes_ended"] == 1
 
 
+def test_removed_scope_handle_decides_fail_safe(engine):
+    old = engine.scope("market-x")
+    engine.decide(old, "panic", 60, "low")
+    with pytest.raises(vixbreaker.Error) as error:
+        engine.remove_scope("market-x")
+    assert error.value.code == "FAILED_PRECONDITION"
+    engine.decide(old, "normal", 60, "low")
+    engine.remove_scope("market-x")
+    assert engine.find_scope("market-x") is None
+    d = engine.decide(old, "panic", 60, "low")
+    assert d.stale_scope and d.reason == "failsafe"
+    fresh = engine.scope("market-x")
+    assert not engine.decide(fresh, "normal", 60, "low").stale_scope
+    with pytest.raises(vixbreaker.Error) as error:
+        engine.remove_scope("market-x-absent")
+    assert error.value.code == "NOT_FOUND"
+
+
 def test_forced_start_gives_tier_and_reason_forced(engine):
     start = time.time() - 100 * 60
     result = engine.panic_start(at=start)
