@@ -270,6 +270,7 @@ def test_redis_client_starts_the_mirror_without_logging_the_password(
     wait_until(lambda: client.get(compat.PANIC_START_TS_KEY) is None,
                "the key removed after calm")
     compat._hosts[segment].mirror.stop()
+    breaker.engine.flush_logs()
     out, err = capfd.readouterr()
     assert redis_server.password not in out + err
     assert "PANIC_TIMESTAMP_INITIALIZED" in err

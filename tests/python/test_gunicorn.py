@@ -98,7 +98,14 @@ def test_gunicorn_preload_workers_share_one_episode(segment, gunicorn):
     assert served_by <= worker_pids, (served_by, worker_pids)
     from wsgi_app import PRELOAD_DECISIONS
     assert total_decisions(status) == PRELOAD_DECISIONS + warmup + REQUESTS
-    log.seek(0)
-    lines = [line for line in log.read().splitlines()
-             if '"PANIC_TIMESTAMP_INITIALIZED"' in line]
+    # Workers write their log lines from a background thread: wait for
+    # the first writer's, then there must be exactly one.
+
+    def initialized_lines():
+        log.seek(0)
+        return [line for line in log.read().splitlines()
+                if '"PANIC_TIMESTAMP_INITIALIZED"' in line]
+    wait_until(initialized_lines, "the first writer's log line")
+    lines = initialized_lines()
     assert len(lines) == 1, lines
+    assert f'"pid":{scope["first_writer_pid"]}' in lines[0], lines
