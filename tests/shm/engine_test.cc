@@ -26,52 +26,8 @@ constexpr int64_t kHour = 60 * kMinute;
 constexpr int64_t kDay = 24 * kHour;
 constexpr int64_t kT0 = 1'764'420'000 * kSecond;  // 2025-11-29T12:40:00Z
 
-BaseTtl Ttl(int64_t seconds) {
-  BaseTtl ttl;
-  EXPECT_TRUE(BaseTtl::FromSeconds(seconds, &ttl));
-  return ttl;
-}
-
-// A log file the engine writes to, read back line by line.
-class LogFile {
- public:
-  LogFile() {
-    char path[] = "/tmp/vixtest-log-XXXXXX";
-    fd_ = mkstemp(path);
-    path_ = path;
-  }
-  ~LogFile() {
-    close(fd_);
-    unlink(path_.c_str());
-  }
-  int fd() const { return fd_; }
-  std::vector<std::string> Lines() const {
-    std::string text;
-    char buf[4096];
-    ssize_t n;
-    off_t offset = 0;
-    while ((n = pread(fd_, buf, sizeof(buf), offset)) > 0) {
-      text.append(buf, n);
-      offset += n;
-    }
-    std::vector<std::string> lines;
-    for (absl::string_view line :
-         absl::StrSplit(text, '\n', absl::SkipEmpty())) {
-      lines.emplace_back(line);
-    }
-    return lines;
-  }
-  int Count(absl::string_view needle) const {
-    int count = 0;
-    for (const std::string& line : Lines())
-      count += absl::StrContains(line, needle);
-    return count;
-  }
-
- private:
-  int fd_;
-  std::string path_;
-};
+using testing::LogFile;
+using testing::Ttl;
 
 class EngineTest : public ::testing::Test {
  protected:
