@@ -13,6 +13,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
+#include "engine_fixture.h"
 #include "gtest/gtest.h"
 #include "test_util.h"
 #include "vixbreaker/shm/process.h"
@@ -20,58 +21,13 @@
 namespace vix::shm {
 namespace {
 
-constexpr int64_t kSecond = 1'000'000'000;
-constexpr int64_t kMinute = 60 * kSecond;
-constexpr int64_t kHour = 60 * kMinute;
+using testing_fixture::kHour;
+using testing_fixture::kMinute;
+using testing_fixture::kSecond;
+using testing_fixture::kT0;
+using testing_fixture::LogFile;
+using testing_fixture::Ttl;
 constexpr int64_t kDay = 24 * kHour;
-constexpr int64_t kT0 = 1'764'420'000 * kSecond;  // 2025-11-29T12:40:00Z
-
-BaseTtl Ttl(int64_t seconds) {
-  BaseTtl ttl;
-  EXPECT_TRUE(BaseTtl::FromSeconds(seconds, &ttl));
-  return ttl;
-}
-
-// A log file the engine writes to, read back line by line.
-class LogFile {
- public:
-  LogFile() {
-    char path[] = "/tmp/vixtest-log-XXXXXX";
-    fd_ = mkstemp(path);
-    path_ = path;
-  }
-  ~LogFile() {
-    close(fd_);
-    unlink(path_.c_str());
-  }
-  int fd() const { return fd_; }
-  std::vector<std::string> Lines() const {
-    std::string text;
-    char buf[4096];
-    ssize_t n;
-    off_t offset = 0;
-    while ((n = pread(fd_, buf, sizeof(buf), offset)) > 0) {
-      text.append(buf, n);
-      offset += n;
-    }
-    std::vector<std::string> lines;
-    for (absl::string_view line :
-         absl::StrSplit(text, '\n', absl::SkipEmpty())) {
-      lines.emplace_back(line);
-    }
-    return lines;
-  }
-  int Count(absl::string_view needle) const {
-    int count = 0;
-    for (const std::string& line : Lines())
-      count += absl::StrContains(line, needle);
-    return count;
-  }
-
- private:
-  int fd_;
-  std::string path_;
-};
 
 class EngineTest : public ::testing::Test {
  protected:
