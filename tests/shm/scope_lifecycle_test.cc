@@ -78,13 +78,13 @@ TEST_F(ScopeLifecycleTest, ARemovedEntryIsReusedAndItsOldHandleGoesStale) {
   Decision stale_again = Decide(*engine, a, Status::kPanic);
   EXPECT_TRUE(stale_again.stale_scope);
   EXPECT_EQ(stale_again.episode_start_ns, 0) << "never the new owner's episode";
-  EXPECT_NE(engine->ForceStart(a, kT0 - kMinute).code(), absl::StatusCode::kOk);
+  EXPECT_TRUE(absl::IsNotFound(engine->ForceStart(a, kT0 - kMinute)));
   EXPECT_EQ(EpisodeWord::StartNs(b->scope->episode.load()),
             started.episode_start_ns)
       << "a stale handle's forced start leaves the new owner's episode alone";
   EXPECT_FALSE(EpisodeWord::Forced(b->scope->episode.load()));
   absl::StatusOr<bool> stale_end = engine->ForceEnd(a);
-  EXPECT_FALSE(stale_end.ok() && *stale_end)
+  EXPECT_TRUE(absl::IsNotFound(stale_end.status()))
       << "a stale handle must not end the new owner's episode";
   EXPECT_NE(b->scope->episode.load(), 0);
   EXPECT_EQ(Decide(*engine, *b, Status::kPanic).episode_start_ns,

@@ -122,9 +122,11 @@ class Engine : public EventSink {
   // Admin (SPEC 3): start (or replace the start of) an episode at start_ns;
   // decisions then carry reason `forced` until it ends. Non-panic
   // observations do not end a forced episode; ForceEnd or the dead-man's
-  // switch do. InvalidArgument for a start <= 0 or over an hour ahead.
+  // switch do. InvalidArgument for a start <= 0 or over an hour ahead;
+  // NotFound (no change) for a handle to a removed scope.
   absl::Status ForceStart(ScopeHandle scope, int64_t start_ns);
-  // Ends the episode; returns whether one was running.
+  // Ends the episode; returns whether one was running. NotFound (no
+  // change) for a handle to a removed scope.
   absl::StatusOr<bool> ForceEnd(ScopeHandle scope);
 
   EpisodeSnapshot Snapshot(ScopeHandle scope) const;
