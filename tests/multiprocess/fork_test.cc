@@ -82,6 +82,14 @@ int ChildMain(std::unique_ptr<Engine> engine, const SegmentLayout& layout,
 }
 
 TEST(ForkTest, ChildrenOfAnOpenEngineDecideOnTheirOwnSlots) {
+#if defined(__SANITIZE_THREAD__)
+  // GCC 12's libtsan keeps the parent's threads registered in the child, so
+  // the child's background thread (same pthread_t as the parent's) dies
+  // with "dup thread with used id", even with die_after_fork=0.
+  GTEST_SKIP() << "ThreadSanitizer cannot run a thread started in the child "
+                  "of a multi-threaded fork; this test runs under Release "
+                  "and ASan";
+#endif
   testing::ScopedSegmentName segment("fork");
   EngineOptions options;
   options.segment.name = segment.name();
