@@ -148,7 +148,8 @@ void BM_ClockGettime(benchmark::State& state) {
 }
 BENCHMARK(BM_ClockGettime)->Arg(0)->Arg(1);
 
-// ---- added for issue 4: the rest of the SPEC 10 matrix ----------------
+// ---- per tier, status and input; the admin path; a second decider; the
+// inspector's read of the whole segment ----
 
 // An engine whose clock only moves when told, so an episode can be placed in
 // any tier without waiting hours. Decisions read it exactly as they read the

@@ -5,6 +5,7 @@
 #include <iterator>
 
 #include "vixbreaker/shm/mirror_text.h"
+#include "vixbreaker/shm/process.h"
 
 namespace vix::persist {
 namespace {
@@ -64,24 +65,7 @@ void HealthWriter::WriteErrorText(absl::string_view text) {
 }
 
 HealthSnapshot ReadHealth(const shm::SegmentLayout& layout) {
-  HealthSnapshot s;
-  const shm::MirrorHealth& h = layout.health;
-  s.configured = h.configured.load(std::memory_order_acquire) != 0;
-  s.connected = h.connected.load(kRelaxed) != 0;
-  s.strict = layout.mirror_hot.strict.load(kRelaxed) != 0;
-  s.healthy_until_ns = layout.mirror_hot.healthy_until_ns.load(kRelaxed);
-  s.last_success_ns = h.last_success_ns.load(kRelaxed);
-  s.last_error_ns = h.last_error_ns.load(kRelaxed);
-  s.reconnects = h.reconnects.load(kRelaxed);
-  s.publish_lag_ns = h.publish_lag_ns.load(kRelaxed);
-  s.commands_sent = h.commands_sent.load(kRelaxed);
-  s.redis_errors = h.redis_errors.load(kRelaxed);
-  s.invalid_values = h.invalid_values.load(kRelaxed);
-  s.lease_holder_pid = layout.lease.holder_pid.load(std::memory_order_acquire);
-  s.lease_expiry_ns = layout.lease.expiry_unix_ns.load(kRelaxed);
-  s.lease_takeovers = layout.lease.takeovers.load(kRelaxed);
-  shm::ReadMirrorErrorText(h, &s.error_text);
-  return s;
+  return shm::ReadMirror(layout, shm::RealtimeNowNs());
 }
 
 }  // namespace vix::persist

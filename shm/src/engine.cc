@@ -53,6 +53,7 @@ Engine::Engine(EngineOptions options, Policy policy)
     layout_ = segment_->mutable_layout();
     mirror_hot_ = &layout_->mirror_hot;
     scopes_ = std::make_unique<ScopeTable>(*layout_, pid_, SelfStartTicks());
+    reader_ = std::make_unique<Inspector>(*Inspector::Create(options_.config));
     global_ = scopes_->global();
   } else {
     segment_status_ = segment.status();
@@ -205,20 +206,19 @@ absl::StatusOr<bool> Engine::ForceEnd(ScopeHandle handle) {
 EpisodeSnapshot Engine::Snapshot(ScopeHandle handle) const {
   EpisodeSnapshot snap;
   if (handle.scope == nullptr) return snap;
-  const Scope& s = *handle.scope;
-  const int64_t word = s.episode.load(std::memory_order_acquire);
-  snap.last_panic_ns = s.last_panic_ns.load(std::memory_order_acquire);
-  snap.expired =
-      word != 0 && episodes_->PreciseNowNs() - snap.last_panic_ns > deadman_ns_;
-  snap.active = word != 0 && !snap.expired;
-  snap.forced = EpisodeWord::Forced(word);
-  snap.unconfirmed = EpisodeWord::Unconfirmed(word);
-  snap.start_ns = word == 0 ? 0 : EpisodeWord::StartNs(word);
-  snap.calm_since_ns = s.calm_since_ns.load(std::memory_order_relaxed);
-  snap.remote_start_ns = s.remote_start_ns.load(std::memory_order_relaxed);
-  snap.first_writer_pid = s.first_writer_pid.load(std::memory_order_relaxed);
-  snap.episodes_started = s.episodes_started.load(std::memory_order_relaxed);
-  snap.episodes_ended = s.episodes_ended.load(std::memory_order_relaxed);
+  const ScopeView v = reader_->ReadScope(*handle.scope, handle.index,
+                                         episodes_->PreciseNowNs());
+  snap.expired = v.episode == EpisodeState::kExpired;
+  snap.active = v.running();
+  snap.forced = v.episode == EpisodeState::kForced;
+  snap.unconfirmed = v.unconfirmed;
+  snap.start_ns = v.start_ns;
+  snap.last_panic_ns = v.last_refresh_ns;
+  snap.calm_since_ns = v.calm_since_ns;
+  snap.remote_start_ns = v.remote_start_ns;
+  snap.first_writer_pid = v.first_writer_pid;
+  snap.episodes_started = v.episodes_started;
+  snap.episodes_ended = v.episodes_ended;
   return snap;
 }
 

@@ -13,6 +13,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "test_util.h"
 #include "vixbreaker/core/parse.h"
 #include "vixbreaker/core/types.h"
 
@@ -39,11 +40,7 @@ constexpr Mode kModeOfTier[] = {Mode::kNormal, Mode::kPanicFull,
                                 Mode::kPanicPartial, Mode::kDegraded,
                                 Mode::kNewNormal};
 
-BaseTtl Ttl(int64_t seconds) {
-  BaseTtl ttl;
-  EXPECT_TRUE(BaseTtl::FromSeconds(seconds, &ttl)) << seconds;
-  return ttl;
-}
+using testing::Ttl;
 
 Policy DefaultPolicy() {
   absl::StatusOr<Policy> policy = Policy::Create(PolicyConfig{});

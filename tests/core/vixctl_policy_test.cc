@@ -82,8 +82,8 @@ class VixctlPolicyTest : public ::testing::Test {
 
   RunResult Policy(std::vector<std::string> flags,
                    const std::vector<std::string>& env = {}) {
-    std::vector<std::string> argv = {VIXCTL_PATH, "policy", "--segment",
-                                     segment_.name()};
+    std::vector<std::string> argv = {::vix::testing::kVixctl, "policy",
+                                     "--segment", segment_.name()};
     argv.insert(argv.end(), flags.begin(), flags.end());
     return vix::testing::Run(argv, env);
   }

@@ -205,26 +205,4 @@ std::string ReplaceAll(std::string text, const std::string& from,
   return text;
 }
 
-bool OnPath(const std::string& program) {
-  const char* path = std::getenv("PATH");
-  for (absl::string_view dir : absl::StrSplit(path ? path : "", ':')) {
-    if (!dir.empty() &&
-        access(absl::StrCat(dir, "/", program).c_str(), X_OK) == 0) {
-      return true;
-    }
-  }
-  return false;
-}
-
-TempDir::TempDir() {
-  std::string pattern = "/tmp/vixtest-inspect-XXXXXX";
-  if (mkdtemp(pattern.data()) == nullptr) std::abort();
-  path_ = pattern;
-}
-
-TempDir::~TempDir() {
-  std::error_code ignored;
-  std::filesystem::remove_all(path_, ignored);
-}
-
 }  // namespace vix::testing

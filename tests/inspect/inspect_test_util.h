@@ -1,5 +1,5 @@
-// Shared by the inspector tests: paths of the programs under test, a
-// segment with known contents, and small file and process helpers.
+// Shared by the inspector tests: a segment with known contents, the golden
+// files, and small file helpers (the rest is in tests/support).
 #ifndef VIXBREAKER_TESTS_INSPECT_INSPECT_TEST_UTIL_H_
 #define VIXBREAKER_TESTS_INSPECT_INSPECT_TEST_UTIL_H_
 
@@ -13,8 +13,6 @@
 
 namespace vix::testing {
 
-inline const std::string kVixctl = VIX_VIXCTL_PATH;
-inline const std::string kDecideDriver = VIX_DECIDE_DRIVER_PATH;
 inline const std::string kGoldenDir = VIX_GOLDEN_DIR;
 inline const std::string kDashboardPath = VIX_DASHBOARD_PATH;
 
@@ -43,20 +41,6 @@ void WriteFileOrDie(const std::string& path, const std::string& content);
 // Replaces every occurrence of `from` by `to`.
 std::string ReplaceAll(std::string text, const std::string& from,
                        const std::string& to);
-
-// True if `program` is found on PATH.
-bool OnPath(const std::string& program);
-
-// A fresh directory under /tmp, removed (with its files) on destruction.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 }  // namespace vix::testing
 

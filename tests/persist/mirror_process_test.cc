@@ -26,10 +26,20 @@ constexpr absl::Duration kLease = absl::Seconds(1);
 
 std::vector<std::string> MirrorArgs(const std::string& url,
                                     const std::string& segment) {
-  return {VIX_VIXCTL_PATH,     "mirror", "--redis",           url,
-          "--segment",         segment,  "--poll-interval",   "0.2",
-          "--lease",           "1",      "--connect-timeout", "0.1",
-          "--command-timeout", "0.1"};
+  return {kVixctl,
+          "mirror",
+          "--redis",
+          url,
+          "--segment",
+          segment,
+          "--poll-interval",
+          "0.2",
+          "--lease",
+          "1",
+          "--connect-timeout",
+          "0.1",
+          "--command-timeout",
+          "0.1"};
 }
 
 // `vixctl mirror` with its stderr (the JSON log) appended to `log`.
@@ -82,7 +92,7 @@ TEST(VixctlMirrorTest, BadFlagsFailWithUsageAndNeverEchoThePassword) {
        "--poll-interval"},
   };
   for (const auto& [flags, expected] : cases) {
-    std::vector<std::string> argv = {VIX_VIXCTL_PATH, "mirror", "--segment",
+    std::vector<std::string> argv = {kVixctl, "mirror", "--segment",
                                      segment.name()};
     argv.insert(argv.end(), flags.begin(), flags.end());
     RunResult r = vix::testing::Run(argv);
@@ -102,8 +112,8 @@ TEST(VixctlMirrorTest, RunsUntilSigtermThenReleasesTheLease) {
   const std::string log = logs.path() + "/mirror.log";
   // Password from the environment: nothing secret on the command line.
   std::vector<std::string> argv = {
-      "/bin/sh",       "-c",     "exec \"$0\" \"$@\" 2>>\"$VIX_TEST_LOG\"",
-      VIX_VIXCTL_PATH, "mirror", "--segment",
+      "/bin/sh",     "-c",     "exec \"$0\" \"$@\" 2>>\"$VIX_TEST_LOG\"",
+      kVixctl,       "mirror", "--segment",
       host.segment()};
   Child mirror(argv, {"VIX_TEST_LOG=" + log, "VIX_REDIS_URL=" + redis.Url()});
   ASSERT_TRUE(WaitFor([&] {

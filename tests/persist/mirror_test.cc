@@ -55,7 +55,7 @@ double MillisSince(absl::Time t0) {
       })) {
     return ::testing::AssertionFailure()
            << "mirrors did not connect and subscribe within 10 s; errors: A=\""
-           << a.Health().error_text << "\" B=\"" << b.Health().error_text
+           << a.Health().last_error_text << "\" B=\"" << b.Health().last_error_text
            << "\"";
   }
   return ::testing::AssertionSuccess();
@@ -326,8 +326,8 @@ TEST(MirrorFaultTest, RedisNotRunningAtStart) {
   ASSERT_TRUE(WaitFor([&] { return local.Health().redis_errors >= 3; }))
       << "no reconnect attempts";
   EXPECT_FALSE(local.Health().connected);
-  EXPECT_NE(local.Health().error_text.find("cannot connect"), std::string::npos)
-      << local.Health().error_text;
+  EXPECT_NE(local.Health().last_error_text.find("cannot connect"), std::string::npos)
+      << local.Health().last_error_text;
   EXPECT_EQ(
       local.CountLogLines({"REDIS_ERROR_PANIC_TS", "\"kind\":\"connect\""}), 1)
       << "a repeated failure is logged once:\n"
@@ -434,12 +434,12 @@ TEST(MirrorFaultTest, PausedRedisTimesOutWhileDecisionsStayFast) {
   ASSERT_TRUE(WaitFor(
       [&] {
         decide_and_time();
-        return local.Health().error_text.find("did not answer") !=
+        return local.Health().last_error_text.find("did not answer") !=
                    std::string::npos &&
                !local.Health().connected;
       },
       absl::Seconds(20)))
-      << "no command timeout reported: " << local.Health().error_text;
+      << "no command timeout reported: " << local.Health().last_error_text;
   std::printf(
       "[ measured ] %lld decisions while Redis was stopped, slowest "
       "%.3f ms (command timeout %lld ms)\n",
@@ -537,17 +537,17 @@ TEST(MirrorFaultTest, PasswordAuthWorksAndThePasswordIsNeverLogged) {
       good.StartMirror(FastMirrorOptions(redis.Url(":s3cret-pw"))).ok());
   ASSERT_TRUE(bad.StartMirror(FastMirrorOptions(redis.Url(":wrong-pw"))).ok());
   ASSERT_TRUE(WaitFor([&] { return good.Connected(); }))
-      << good.Health().error_text;
+      << good.Health().last_error_text;
   StartPublished(good, client);
 
   ASSERT_TRUE(WaitFor([&] { return bad.Health().redis_errors >= 2; }));
   EXPECT_FALSE(bad.Health().connected);
-  EXPECT_NE(bad.Health().error_text.find("AUTH"), std::string::npos)
-      << bad.Health().error_text;
+  EXPECT_NE(bad.Health().last_error_text.find("AUTH"), std::string::npos)
+      << bad.Health().last_error_text;
   for (Host* h : {&good, &bad}) {
     EXPECT_EQ(h->Log().find("s3cret"), std::string::npos);
     EXPECT_EQ(h->Log().find("wrong-pw"), std::string::npos);
-    EXPECT_EQ(h->Health().error_text.find("-pw"), std::string::npos);
+    EXPECT_EQ(h->Health().last_error_text.find("-pw"), std::string::npos);
   }
   EXPECT_NE(good.Log().find("redis://:***@127.0.0.1"), std::string::npos);
   EXPECT_EQ(bad.CountLogLines({"REDIS_ERROR_PANIC_TS", "\"kind\":\"auth\""}),
@@ -569,11 +569,11 @@ TEST(MirrorFaultTest, AclUserAuthWorks) {
       a.StartMirror(FastMirrorOptions(redis.Url("mirror:m1rror-pw"))).ok());
   ASSERT_TRUE(
       wrong.StartMirror(FastMirrorOptions(redis.Url("mirror:nope-pw"))).ok());
-  ASSERT_TRUE(WaitFor([&] { return a.Connected(); })) << a.Health().error_text;
+  ASSERT_TRUE(WaitFor([&] { return a.Connected(); })) << a.Health().last_error_text;
   StartPublished(a, client);
   ASSERT_TRUE(WaitFor([&] { return wrong.Health().redis_errors >= 1; }));
-  EXPECT_NE(wrong.Health().error_text.find("user mirror"), std::string::npos)
-      << wrong.Health().error_text;
+  EXPECT_NE(wrong.Health().last_error_text.find("user mirror"), std::string::npos)
+      << wrong.Health().last_error_text;
   EXPECT_EQ(wrong.Log().find("nope-pw"), std::string::npos);
   EXPECT_EQ(a.Log().find("m1rror-pw"), std::string::npos);
   EXPECT_NE(a.Log().find("redis://mirror:***@"), std::string::npos);
@@ -586,7 +586,7 @@ TEST(MirrorFaultTest, UnixSocket) {
   Host a("unix-a");
   ASSERT_TRUE(
       a.StartMirror(FastMirrorOptions("unix://" + redis.unix_path())).ok());
-  ASSERT_TRUE(WaitFor([&] { return a.Connected(); })) << a.Health().error_text;
+  ASSERT_TRUE(WaitFor([&] { return a.Connected(); })) << a.Health().last_error_text;
   StartPublished(a, client);
   EXPECT_NE(a.Log().find("unix://" + redis.unix_path()), std::string::npos);
 }

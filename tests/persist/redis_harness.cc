@@ -68,31 +68,7 @@ redisContext* ConnectTo(const RedisServer& server, absl::Duration timeout) {
 
 }  // namespace
 
-TempDir::TempDir() {
-  char pattern[] = "/tmp/vixredis-XXXXXX";
-  const char* made = mkdtemp(pattern);
-  if (made == nullptr) std::abort();
-  path_ = made;
-}
-
-TempDir::~TempDir() {
-  std::error_code ignored;
-  std::filesystem::remove_all(path_, ignored);
-}
-
-std::string FindRedisServer() {
-  const char* path = std::getenv("PATH");
-  std::vector<std::string> dirs =
-      absl::StrSplit(path != nullptr ? path : "", ':');
-  dirs.push_back("/usr/bin");
-  dirs.push_back("/usr/local/bin");
-  for (const std::string& dir : dirs) {
-    if (dir.empty()) continue;
-    const std::string candidate = dir + "/redis-server";
-    if (access(candidate.c_str(), X_OK) == 0) return candidate;
-  }
-  return "";
-}
+std::string FindRedisServer() { return FindProgram("redis-server"); }
 
 int FreeLoopbackPort() {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);

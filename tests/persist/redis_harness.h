@@ -25,17 +25,6 @@ struct redisContext;
 
 namespace vix::testing {
 
-// A fresh temporary directory, removed (with its files) on destruction.
-class TempDir {
- public:
-  TempDir();
-  ~TempDir();
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
 struct RedisServerOptions {
   bool unix_socket = false;             // also listen on <dir>/redis.sock
   std::vector<std::string> extra_args;  // e.g. {"--requirepass", "pw"}

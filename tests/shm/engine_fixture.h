@@ -1,18 +1,12 @@
-// What the engine tests in tests/shm share: an injected clock, a log file
-// the engine writes to, and an engine opened on a unique real segment.
+// What the engine tests in tests/shm share: an injected clock's epoch, an
+// engine opened on a unique real segment, and the slots' counts.
 #ifndef VIXBREAKER_TESTS_SHM_ENGINE_FIXTURE_H_
 #define VIXBREAKER_TESTS_SHM_ENGINE_FIXTURE_H_
-
-#include <fcntl.h>
-#include <unistd.h>
 
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <vector>
 
-#include "absl/strings/match.h"
-#include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 #include "test_util.h"
 #include "vixbreaker/shm/engine.h"
@@ -24,56 +18,8 @@ inline constexpr int64_t kMinute = 60 * kSecond;
 inline constexpr int64_t kHour = 60 * kMinute;
 inline constexpr int64_t kT0 = 1'764'420'000 * kSecond;  // 2025-11-29T12:40Z
 
-inline BaseTtl Ttl(int64_t seconds) {
-  BaseTtl ttl;
-  EXPECT_TRUE(BaseTtl::FromSeconds(seconds, &ttl));
-  return ttl;
-}
-
-// A log file the engine writes to, read back line by line.
-class LogFile {
- public:
-  LogFile() {
-    char path[] = "/tmp/vixtest-log-XXXXXX";
-    fd_ = mkstemp(path);
-    path_ = path;
-  }
-  ~LogFile() {
-    close(fd_);
-    unlink(path_.c_str());
-  }
-  LogFile(const LogFile&) = delete;
-  LogFile& operator=(const LogFile&) = delete;
-
-  int fd() const { return fd_; }
-  std::vector<std::string> Lines() const {
-    std::string text;
-    char buf[4096];
-    ssize_t n;
-    off_t offset = 0;
-    while ((n = pread(fd_, buf, sizeof(buf), offset)) > 0) {
-      text.append(buf, n);
-      offset += n;
-    }
-    std::vector<std::string> lines;
-    for (absl::string_view line :
-         absl::StrSplit(text, '\n', absl::SkipEmpty())) {
-      lines.emplace_back(line);
-    }
-    return lines;
-  }
-  int Count(absl::string_view needle) const {
-    int count = 0;
-    for (const std::string& line : Lines()) {
-      count += absl::StrContains(line, needle);
-    }
-    return count;
-  }
-
- private:
-  int fd_;
-  std::string path_;
-};
+using testing::LogFile;
+using testing::Ttl;
 
 // Opens an engine on `segment`, logging to `log`; `clock` null for the
 // engine's own (real) clock. Fails the test if the segment is unavailable.

@@ -13,7 +13,6 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
-#include "engine_fixture.h"
 #include "gtest/gtest.h"
 #include "test_util.h"
 #include "vixbreaker/shm/process.h"
@@ -21,13 +20,14 @@
 namespace vix::shm {
 namespace {
 
-using testing_fixture::kHour;
-using testing_fixture::kMinute;
-using testing_fixture::kSecond;
-using testing_fixture::kT0;
-using testing_fixture::LogFile;
-using testing_fixture::Ttl;
+constexpr int64_t kSecond = 1'000'000'000;
+constexpr int64_t kMinute = 60 * kSecond;
+constexpr int64_t kHour = 60 * kMinute;
 constexpr int64_t kDay = 24 * kHour;
+constexpr int64_t kT0 = 1'764'420'000 * kSecond;  // 2025-11-29T12:40:00Z
+
+using testing::LogFile;
+using testing::Ttl;
 
 class EngineTest : public ::testing::Test {
  protected:

@@ -73,7 +73,7 @@ TEST(ZScoreTest, ZeroDeviationGivesZero) {
 
 TEST(ZScoreTest, UsesOnlyTheNewestMaxSamples) {
   // 97 far-off samples then {1, 2, 3}: with max_samples 3 only the last
-  // three count, so the vector of SPEC 7 is reproduced.
+  // three count, so z is that of history {1, 2, 3} alone.
   std::vector<double> history(97, 1000.0);
   history.insert(history.end(), {1, 2, 3});
   DetectorConfig config;

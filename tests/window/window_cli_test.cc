@@ -14,7 +14,7 @@ using vix::testing::RunResult;
 using vix::testing::ScopedSegmentName;
 
 RunResult Vixctl(std::vector<std::string> args) {
-  args.insert(args.begin(), VIXCTL_PATH);
+  args.insert(args.begin(), ::vix::testing::kVixctl);
   return Run(args);
 }
 

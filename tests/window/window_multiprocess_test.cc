@@ -36,7 +36,7 @@ PhaseResult RunPhase(const std::string& segment, int64_t at_ns,
   std::vector<std::unique_ptr<Child>> children;
   for (int i = 0; i < kProcesses; ++i) {
     children.push_back(std::make_unique<Child>(std::vector<std::string>{
-        VIX_WINDOW_DRIVER, segment, absl::StrCat(at_ns), status,
+        vix::testing::kWindowDriver, segment, absl::StrCat(at_ns), status,
         absl::StrCat(count)}));
   }
   std::string line;

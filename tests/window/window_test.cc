@@ -25,32 +25,8 @@ constexpr int64_t kSecond = kNanosPerSecond;
 constexpr int64_t kT0 = 1'764'000'000 * kSecond + kSecond / 2;
 constexpr int64_t kWindowNs = int64_t{kWindowBuckets} * kSecond;
 
-BaseTtl Ttl(int64_t seconds) {
-  BaseTtl ttl;
-  EXPECT_TRUE(BaseTtl::FromSeconds(seconds, &ttl));
-  return ttl;
-}
-
-// Reads everything written so far to a non-blocking pipe.
-class LogPipe {
- public:
-  LogPipe() { EXPECT_EQ(pipe2(fds_, O_CLOEXEC | O_NONBLOCK), 0); }
-  ~LogPipe() {
-    close(fds_[0]);
-    close(fds_[1]);
-  }
-  int write_fd() const { return fds_[1]; }
-  std::vector<std::string> Lines() {
-    char buf[4096];
-    ssize_t n;
-    while ((n = read(fds_[0], buf, sizeof(buf))) > 0) text_.append(buf, n);
-    return absl::StrSplit(text_, '\n', absl::SkipEmpty());
-  }
-
- private:
-  int fds_[2];
-  std::string text_;
-};
+using vix::testing::LogFile;
+using vix::testing::Ttl;
 
 // An engine and a window on a fresh segment, both on `clock`.
 class WindowTest : public ::testing::Test {
@@ -65,7 +41,7 @@ class WindowTest : public ::testing::Test {
     engine_ = *std::move(engine);
     ASSERT_TRUE(engine_->segment_status().ok()) << engine_->segment_status();
     WindowOptions window_options;
-    window_options.log_fd = log_.write_fd();
+    window_options.log_fd = log_.fd();
     absl::StatusOr<std::unique_ptr<RollingWindow>> window =
         RollingWindow::Open(*engine_, window_options);
     ASSERT_TRUE(window.ok()) << window.status();
@@ -83,7 +59,7 @@ class WindowTest : public ::testing::Test {
 
   ScopedSegmentName segment_{"window"};
   CachedClock clock_{kT0};
-  LogPipe log_;
+  LogFile log_;
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<RollingWindow> window_;
 };

@@ -10,7 +10,7 @@
 
 namespace vix::ctl {
 
-// Exit codes a script can use (SPEC 9).
+// Exit codes a script can use (SPEC 9, 12).
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitError = 1;          // failed (see stderr)
 inline constexpr int kExitUsage = 2;          // bad flags or values

@@ -1,10 +1,9 @@
 // The pure TTL policy (SPEC 2): stakes classification, the tier table and the
 // decision rules. No state, no I/O, no clock: callers pass the episode age.
 //
-//   absl::StatusOr<vix::Policy> policy =
-//   vix::Policy::Create(vix::PolicyConfig{}); vix::Stakes stakes =
-//   policy->Classify("Premier League", "");  // once per match vix::Decision d
-//   = policy->DecideForAge(age_ns, base_ttl, stakes);
+//   absl::StatusOr<vix::Policy> policy = vix::Policy::Create({});
+//   vix::Stakes stakes = policy->Classify("Premier League", "");  // per match
+//   vix::Decision d = policy->DecideForAge(age_ns, base_ttl, stakes);
 #ifndef VIXBREAKER_CORE_POLICY_H_
 #define VIXBREAKER_CORE_POLICY_H_
 

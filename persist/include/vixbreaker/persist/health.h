@@ -9,6 +9,7 @@
 
 #include "absl/strings/string_view.h"
 #include "vixbreaker/shm/layout.h"
+#include "vixbreaker/shm/reader.h"
 
 namespace vix::persist {
 
@@ -44,25 +45,10 @@ class HealthWriter {
   shm::MirrorHealth& health_;
 };
 
-struct HealthSnapshot {
-  bool configured = false;
-  bool connected = false;
-  bool strict = false;
-  int64_t healthy_until_ns = 0;
-  int64_t last_success_ns = 0;
-  int64_t last_error_ns = 0;
-  std::string error_text;
-  uint64_t reconnects = 0;
-  int64_t publish_lag_ns = 0;
-  uint64_t commands_sent = 0;
-  uint64_t redis_errors = 0;
-  uint64_t invalid_values = 0;
-  int64_t lease_holder_pid = 0;
-  int64_t lease_expiry_ns = 0;
-  uint64_t lease_takeovers = 0;
-};
+// The segment's read model of the mirror lines (shm/reader.h).
+using HealthSnapshot = shm::MirrorView;
 
-// Reads health and lease without disturbing the writer.
+// Reads health and lease without disturbing the writer, judged now.
 HealthSnapshot ReadHealth(const shm::SegmentLayout& layout);
 
 }  // namespace vix::persist

@@ -106,7 +106,7 @@ class Mirror {
   }
   const RedisEndpoint& endpoint() const;
 
-  class Loop;  // the thread's state (mirror.cc)
+  class Loop;  // the thread's state (src/mirror_loop.h)
 
  private:
   Mirror() = default;

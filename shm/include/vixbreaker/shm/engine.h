@@ -49,6 +49,7 @@
 #include "vixbreaker/shm/episodes.h"
 #include "vixbreaker/shm/event_log.h"
 #include "vixbreaker/shm/layout.h"
+#include "vixbreaker/shm/reader.h"
 #include "vixbreaker/shm/scope_table.h"
 #include "vixbreaker/shm/segment.h"
 #include "vixbreaker/shm/slots.h"
@@ -70,8 +71,9 @@ struct EngineOptions {
   int log_fd = 2;
 };
 
-// What one scope's episode looks like right now (slow; for tools and tests).
-// An expired episode (dead-man's switch) is not active.
+// What one scope's episode looks like right now (slow; for tools and tests),
+// decoded by the segment's read model (reader.h) as the inspector does. An
+// expired episode (dead-man's switch) is not active.
 struct EpisodeSnapshot {
   bool active = false;
   bool expired = false;
@@ -203,6 +205,7 @@ class Engine : public EventSink {
   pid_t pid_;
 
   std::unique_ptr<ScopeTable> scopes_;
+  std::unique_ptr<Inspector> reader_;  // Snapshot() reads through it
   std::unique_ptr<EpisodeWriter> episodes_;
   std::unique_ptr<SlotRegistry> slots_;
   std::atomic<bool> failsafe_logged_{false};

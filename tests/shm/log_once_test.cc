@@ -188,8 +188,8 @@ TEST(LogOnceTest, EachTransitionIsLoggedByExactlyOneProcess) {
 
 // Processes of one host read one CLOCK_REALTIME: another process's fresh
 // episode start is not clock skew, even if this process's cached clock is a
-// millisecond behind. SPEC 2.3 keeps NEGATIVE_PANIC_DURATION and the anomaly
-// count for real skew (e.g. another host's start adopted through Redis).
+// millisecond behind. NEGATIVE_PANIC_DURATION (SPEC 8) and the anomaly count
+// (SPEC 2.3) are kept for real skew (e.g. another host's start adopted through Redis).
 TEST(LogOnceTest, FalseSkewIsNotReportedBetweenProcessesOfOneHost) {
   constexpr int kWorkers = 6;
   constexpr int kEpisodes = 20;

@@ -22,8 +22,6 @@
 namespace vix::testing {
 namespace {
 
-constexpr char kVixctl[] = VIX_VIXCTL_PATH;
-
 RunResult Vixctl(const std::vector<std::string>& args) {
   std::vector<std::string> argv = {kVixctl};
   argv.insert(argv.end(), args.begin(), args.end());

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
+#include "test_paths.h"
 #include "test_util.h"
 #include "vixbreaker/shm/clock.h"
 #include "vixbreaker/shm/process.h"
@@ -72,7 +73,7 @@ TEST(StalledLogTest, AFullLogPipeNeitherStopsTheClockNorBackdatesStarts) {
   // The worker's stderr is the full pipe, and its log goes to stderr.
   Child worker(
       {"/bin/sh", "-c", absl::StrCat("exec \"$0\" \"$@\" 2>&", pipe.write_fd()),
-       kWorkerPath, "--segment", segment.name(), "--log", "/dev/stderr"});
+       kTestWorker, "--segment", segment.name(), "--log", "/dev/stderr"});
   FlatJson open = Call(worker, "open");
   ASSERT_FALSE(open.Has("error")) << open.text();
   absl::StatusOr<std::unique_ptr<shm::Segment>> view =

@@ -1,4 +1,4 @@
-// Counts never go backwards (SPEC 4): the real inspector, on a read-only
+// Counts never go backwards (SPEC 4): the real inspector (shm/reader.h), on a read-only
 // mapping, samples the segment's total every few milliseconds while worker
 // processes decide, are SIGKILLed, and have their slots reclaimed by the
 // workers that follow. Every sample is at least the one before, and the
@@ -16,9 +16,9 @@
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "test_util.h"
-#include "vixbreaker/inspect/snapshot.h"
 #include "vixbreaker/shm/clock.h"
 #include "vixbreaker/shm/process.h"
+#include "vixbreaker/shm/reader.h"
 #include "worker_client.h"
 
 namespace vix::testing {
@@ -31,7 +31,7 @@ constexpr int kDecisionsPerWorker = 300;
 // Samples the inspector's total until stopped; remembers any decrease.
 class TotalSampler {
  public:
-  TotalSampler(const inspect::Inspector& inspector, const shm::Segment& view)
+  TotalSampler(const shm::Inspector& inspector, const shm::Segment& view)
       : thread_([this, &inspector, &view] {
           while (!stop_.load(std::memory_order_relaxed)) {
             const uint64_t total = inspector.Read(view, shm::RealtimeNowNs())
@@ -80,8 +80,8 @@ TEST(TotalsMonotonicTest, InspectorTotalsNeverDecreaseThroughKillsAndReclaim) {
   absl::StatusOr<std::unique_ptr<shm::Segment>> view =
       OpenSegmentView(segment.name());
   ASSERT_TRUE(view.ok()) << view.status();
-  absl::StatusOr<inspect::Inspector> inspector =
-      inspect::Inspector::Create(Config{});
+  absl::StatusOr<shm::Inspector> inspector =
+      shm::Inspector::Create(Config{});
   ASSERT_TRUE(inspector.ok()) << inspector.status();
 
   TotalSampler sampler(*inspector, **view);
@@ -133,7 +133,7 @@ TEST(TotalsMonotonicTest, InspectorTotalsNeverDecreaseThroughKillsAndReclaim) {
       << "each round's kills were reclaimed while sampling";
   EXPECT_EQ(sampler.last(), answered)
       << "the last sample is every decision the workers answered";
-  const inspect::Snapshot final_snapshot =
+  const shm::Snapshot final_snapshot =
       inspector->Read(**view, shm::RealtimeNowNs());
   EXPECT_EQ(final_snapshot.totals.all.total_decisions(), answered);
 }

@@ -8,10 +8,17 @@
 
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <system_error>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "gtest/gtest.h"
 #include "vixbreaker/shm/segment.h"
 
 extern char** environ;
@@ -50,6 +57,64 @@ ScopedSegmentName::ScopedSegmentName(const std::string& tag)
     : name_(UniqueSegmentName(tag)) {}
 
 ScopedSegmentName::~ScopedSegmentName() { (void)shm::Segment::Destroy(name_); }
+
+TempDir::TempDir() {
+  std::string pattern = "/tmp/vixtest-XXXXXX";
+  if (mkdtemp(pattern.data()) == nullptr) std::abort();
+  path_ = pattern;
+}
+
+TempDir::~TempDir() {
+  std::error_code ignored;
+  std::filesystem::remove_all(path_, ignored);
+}
+
+LogFile::LogFile() : path_(dir_.path() + "/log.jsonl") {
+  fd_ = open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  EXPECT_GE(fd_, 0) << "cannot create " << path_ << ": "
+                    << std::strerror(errno);
+}
+
+LogFile::~LogFile() {
+  if (fd_ >= 0) close(fd_);
+}
+
+std::vector<std::string> LogFile::Lines() const {
+  std::vector<std::string> lines;
+  std::ifstream in(path_);
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) lines.push_back(line);
+  }
+  return lines;
+}
+
+int LogFile::Count(absl::string_view needle) const {
+  int count = 0;
+  for (const std::string& line : Lines()) {
+    count += absl::StrContains(line, needle);
+  }
+  return count;
+}
+
+BaseTtl Ttl(int64_t seconds) {
+  BaseTtl ttl;
+  EXPECT_TRUE(BaseTtl::FromSeconds(seconds, &ttl)) << seconds;
+  return ttl;
+}
+
+std::string FindProgram(const std::string& program) {
+  const char* path = std::getenv("PATH");
+  std::vector<std::string> dirs =
+      absl::StrSplit(path != nullptr ? path : "", ':', absl::SkipEmpty());
+  for (const char* dir : {"/usr/local/bin", "/usr/bin", "/usr/sbin"}) {
+    dirs.push_back(dir);
+  }
+  for (const std::string& dir : dirs) {
+    std::string candidate = absl::StrCat(dir, "/", program);
+    if (access(candidate.c_str(), X_OK) == 0) return candidate;
+  }
+  return "";
+}
 
 bool WaitFor(const std::function<bool()>& condition, absl::Duration timeout) {
   const absl::Time deadline = absl::Now() + timeout;

@@ -1,15 +1,20 @@
-// Helpers shared by the test binaries: unique segment names, bounded waits
-// with clear messages, and child processes (fork/exec).
-#ifndef VIXBREAKER_TESTS_TEST_UTIL_H_
-#define VIXBREAKER_TESTS_TEST_UTIL_H_
+// Helpers shared by every test binary: unique segment names, temporary
+// directories, bounded waits with clear messages, child processes
+// (fork/exec), and where the programs tests run are (test_paths.h).
+#ifndef VIXBREAKER_TESTS_SUPPORT_TEST_UTIL_H_
+#define VIXBREAKER_TESTS_SUPPORT_TEST_UTIL_H_
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "test_paths.h"  // IWYU pragma: export
+#include "vixbreaker/core/types.h"
 
 namespace vix::testing {
 
@@ -26,6 +31,50 @@ class ScopedSegmentName {
  private:
   std::string name_;
 };
+
+// A fresh directory under /tmp, removed (with its files) on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// A file for the code under test to log to (pass fd() as a log_fd), read
+// back whole at any time.
+class LogFile {
+ public:
+  LogFile();
+  ~LogFile();
+  LogFile(const LogFile&) = delete;
+  LogFile& operator=(const LogFile&) = delete;
+  int fd() const { return fd_; }
+  const std::string& path() const { return path_; }
+  // Every non-empty line written so far.
+  std::vector<std::string> Lines() const;
+  // How many lines contain `needle`.
+  int Count(absl::string_view needle) const;
+
+ private:
+  TempDir dir_;
+  std::string path_;
+  int fd_ = -1;
+};
+
+// A BaseTtl of `seconds`; fails the test if it is out of range.
+BaseTtl Ttl(int64_t seconds);
+
+// The full path of `program` found on PATH (then /usr/local/bin, /usr/bin,
+// /usr/sbin), or "" if there is none.
+std::string FindProgram(const std::string& program);
+inline bool OnPath(const std::string& program) {
+  return !FindProgram(program).empty();
+}
 
 // Polls `condition` until it holds or `timeout` passes; returns whether it
 // held. Use as: ASSERT_TRUE(WaitFor(...)) << "what we waited for".
@@ -77,4 +126,4 @@ RunResult Run(const std::vector<std::string>& argv,
 
 }  // namespace vix::testing
 
-#endif  // VIXBREAKER_TESTS_TEST_UTIL_H_
+#endif  // VIXBREAKER_TESTS_SUPPORT_TEST_UTIL_H_

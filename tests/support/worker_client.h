@@ -1,8 +1,8 @@
 // Test-side helpers for driving vix_test_worker processes (worker_main.cc)
 // and for reading the flat JSON lines that the worker, vixctl and the
 // engine's log print.
-#ifndef VIXBREAKER_TESTS_WORKER_WORKER_CLIENT_H_
-#define VIXBREAKER_TESTS_WORKER_WORKER_CLIENT_H_
+#ifndef VIXBREAKER_TESTS_SUPPORT_WORKER_CLIENT_H_
+#define VIXBREAKER_TESTS_SUPPORT_WORKER_CLIENT_H_
 
 #include <sys/types.h>
 
@@ -19,9 +19,6 @@
 #include "vixbreaker/shm/segment.h"
 
 namespace vix::testing {
-
-// The vix_test_worker binary, set by tests/worker/CMakeLists.txt.
-inline constexpr char kWorkerPath[] = VIX_TEST_WORKER_PATH;
 
 // One flat JSON object (no nested objects or arrays): each value is kept as
 // text; strings are unquoted and unescaped.
@@ -85,4 +82,4 @@ std::vector<std::string> ReadLines(const std::string& path);
 
 }  // namespace vix::testing
 
-#endif  // VIXBREAKER_TESTS_WORKER_WORKER_CLIENT_H_
+#endif  // VIXBREAKER_TESTS_SUPPORT_WORKER_CLIENT_H_

@@ -147,7 +147,7 @@ std::string FlatJson::Text(const std::string& key) const {
 WorkerProcess::WorkerProcess(const std::string& segment,
                              const std::vector<std::string>& args)
     : child_([&] {
-        std::vector<std::string> argv = {kWorkerPath, "--segment", segment};
+        std::vector<std::string> argv = {kTestWorker, "--segment", segment};
         argv.insert(argv.end(), args.begin(), args.end());
         return argv;
       }()) {}

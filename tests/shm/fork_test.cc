@@ -11,7 +11,7 @@
 
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
-#include "shm/engine_fixture.h"
+#include "engine_fixture.h"
 #include "test_util.h"
 #include "vixbreaker/shm/engine.h"
 #include "vixbreaker/shm/process.h"

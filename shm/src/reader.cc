@@ -1,4 +1,4 @@
-#include "vixbreaker/inspect/snapshot.h"
+#include "vixbreaker/shm/reader.h"
 
 #include <algorithm>
 #include <atomic>
@@ -12,7 +12,7 @@
 #include "vixbreaker/shm/process.h"
 #include "vixbreaker/shm/scope_name.h"
 
-namespace vix::inspect {
+namespace vix::shm {
 namespace {
 
 constexpr auto kRelaxed = std::memory_order_relaxed;
@@ -21,7 +21,7 @@ constexpr auto kAcquire = std::memory_order_acquire;
 // Short: a segment that is not ready within this is reported, not waited on.
 constexpr absl::Duration kAttachTimeout = absl::Milliseconds(200);
 
-HeaderView ReadHeader(const shm::SegmentHeader& h, const std::string& name) {
+HeaderView ReadHeader(const SegmentHeader& h, const std::string& name) {
   HeaderView view;
   view.segment = name;
   view.layout_major = h.layout_major.load(kRelaxed);
@@ -29,8 +29,8 @@ HeaderView ReadHeader(const shm::SegmentHeader& h, const std::string& name) {
   view.size_bytes = h.total_size.load(kRelaxed);
   view.created_ns = h.created_unix_ns.load(kRelaxed);
   view.creator_pid = h.creator_pid.load(kRelaxed);
-  view.creator_alive = shm::ProcessAlive(static_cast<pid_t>(view.creator_pid),
-                                         h.creator_start_ticks.load(kRelaxed));
+  view.creator_alive = ProcessAlive(static_cast<pid_t>(view.creator_pid),
+                                    h.creator_start_ticks.load(kRelaxed));
   view.generation = h.generation.load(kRelaxed);
   return view;
 }
@@ -51,27 +51,26 @@ void JudgeMirrorHealth(MirrorView& m) {
   m.healthy = m.unhealthy_reason.empty();
 }
 
-MirrorView ReadMirror(const shm::SegmentLayout& layout, int64_t now_ns) {
+MirrorView ReadMirrorLines(const SegmentLayout& layout, int64_t now_ns) {
   MirrorView m;
-  const shm::MirrorHealth& h = layout.health;
+  const MirrorHealth& h = layout.health;
   m.configured = h.configured.load(kAcquire) != 0;
   m.connected = h.connected.load(kRelaxed) != 0;
   m.strict = layout.mirror_hot.strict.load(kRelaxed) != 0;
   m.healthy_until_ns = layout.mirror_hot.healthy_until_ns.load(kRelaxed);
 
-  const shm::MirrorLease& lease = layout.lease;
+  const MirrorLease& lease = layout.lease;
   m.lease_holder_pid = lease.holder_pid.load(kAcquire);
-  m.lease_holder_alive =
-      m.lease_holder_pid > 0 &&
-      shm::ProcessAlive(static_cast<pid_t>(m.lease_holder_pid),
-                        lease.holder_start_ticks.load(kRelaxed));
+  m.lease_holder_alive = m.lease_holder_pid > 0 &&
+                         ProcessAlive(static_cast<pid_t>(m.lease_holder_pid),
+                                      lease.holder_start_ticks.load(kRelaxed));
   m.lease_expiry_ns = lease.expiry_unix_ns.load(kRelaxed);
   m.lease_expired = m.lease_expiry_ns <= now_ns;
   m.lease_takeovers = lease.takeovers.load(kRelaxed);
 
   m.last_success_ns = h.last_success_ns.load(kRelaxed);
   m.last_error_ns = h.last_error_ns.load(kRelaxed);
-  m.error_text_unstable = !shm::ReadMirrorErrorText(h, &m.last_error_text);
+  m.error_text_unstable = !ReadMirrorErrorText(h, &m.last_error_text);
   m.reconnects = h.reconnects.load(kRelaxed);
   m.publish_lag_ns = h.publish_lag_ns.load(kRelaxed);
   m.commands_sent = h.commands_sent.load(kRelaxed);
@@ -81,7 +80,7 @@ MirrorView ReadMirror(const shm::SegmentLayout& layout, int64_t now_ns) {
   return m;
 }
 
-Counters ReadSlotCounters(const shm::ProcessSlot& slot) {
+Counters ReadSlotCounters(const ProcessSlot& slot) {
   Counters c;
   for (int m = 0; m < kModeCount; ++m) {
     c.decisions[m] = slot.decisions[m].load(kRelaxed);
@@ -94,7 +93,7 @@ Counters ReadSlotCounters(const shm::ProcessSlot& slot) {
 
 // The counts of the slot's current owner: its counters minus what they
 // were when it claimed the slot (counters are cumulative, layout.h).
-Counters OwnerCounters(const shm::ProcessSlot& slot, const Counters& all) {
+Counters OwnerCounters(const ProcessSlot& slot, const Counters& all) {
   Counters base;
   for (int m = 0; m < kModeCount; ++m) {
     base.decisions[m] = slot.base[m].load(kRelaxed);
@@ -116,15 +115,15 @@ Counters OwnerCounters(const shm::ProcessSlot& slot, const Counters& all) {
 // Fills processes and totals from the slot table. Totals are the sum over
 // every slot, owned or not: no counter is ever moved or reset, so the sum
 // never decreases whatever the order of reads (SPEC 4).
-void ReadSlots(const shm::SegmentLayout& layout, Snapshot& snapshot) {
+void ReadSlots(const SegmentLayout& layout, Snapshot& snapshot) {
   Totals& totals = snapshot.totals;
   totals.log_events_dropped = layout.counters.log_events_dropped.load(kRelaxed);
-  for (uint32_t i = 0; i < shm::kSlotCapacity; ++i) {
-    const shm::ProcessSlot& slot = layout.slots[i];
+  for (uint32_t i = 0; i < kSlotCapacity; ++i) {
+    const ProcessSlot& slot = layout.slots[i];
     const Counters counters = ReadSlotCounters(slot);
     totals.all.Add(counters);
     const uint64_t owner = slot.owner.load(kAcquire);
-    if (owner == 0 || shm::SlotBeingReclaimed(owner)) {
+    if (owner == 0 || SlotBeingReclaimed(owner)) {
       totals.retired.Add(counters);
       continue;
     }
@@ -132,8 +131,8 @@ void ReadSlots(const shm::SegmentLayout& layout, Snapshot& snapshot) {
     p.slot = i;
     p.pid = static_cast<int64_t>(owner >> 32);
     p.tid = static_cast<int64_t>(owner & 0xffffffffu);
-    p.alive = shm::ProcessAlive(static_cast<pid_t>(p.pid),
-                                slot.start_ticks.load(kRelaxed));
+    p.alive = ProcessAlive(static_cast<pid_t>(p.pid),
+                           slot.start_ticks.load(kRelaxed));
     p.attached_ns = slot.attached_ns.load(kRelaxed);
     p.heartbeat_ns = slot.heartbeat_ns.load(kRelaxed);
     p.counters = OwnerCounters(slot, counters);
@@ -146,6 +145,10 @@ void ReadSlots(const shm::SegmentLayout& layout, Snapshot& snapshot) {
 }
 
 }  // namespace
+
+MirrorView ReadMirror(const SegmentLayout& layout, int64_t now_ns) {
+  return ReadMirrorLines(layout, now_ns);
+}
 
 absl::string_view EpisodeStateName(EpisodeState state) {
   switch (state) {
@@ -185,16 +188,16 @@ Health HealthOf(const Snapshot& snapshot) {
   return snapshot.mirror.healthy ? Health::kHealthy : Health::kMirrorUnhealthy;
 }
 
-absl::StatusOr<std::unique_ptr<shm::Segment>> OpenForInspection(
+absl::StatusOr<std::unique_ptr<Segment>> OpenForInspection(
     absl::string_view name) {
-  shm::SegmentOptions options;
+  SegmentOptions options;
   options.name = std::string(name);
   options.attach_timeout = kAttachTimeout;
-  absl::StatusOr<std::unique_ptr<shm::Segment>> segment =
-      shm::Segment::OpenReadOnly(options);
+  absl::StatusOr<std::unique_ptr<Segment>> segment =
+      Segment::OpenReadOnly(options);
   if (absl::IsNotFound(segment.status())) {
     return absl::NotFoundError(absl::StrCat(
-        "no segment ", name, " (", shm::SegmentPath(name),
+        "no segment ", name, " (", SegmentPath(name),
         "): no process has decided on this host yet, or the name is wrong; "
         "check --segment / VIX_SEGMENT"));
   }
@@ -214,36 +217,36 @@ absl::StatusOr<Inspector> Inspector::Create(const Config& config) {
 
 absl::StatusOr<Snapshot> Inspector::Inspect(absl::string_view segment_name,
                                             int64_t now_ns) const {
-  absl::StatusOr<std::unique_ptr<shm::Segment>> segment =
+  absl::StatusOr<std::unique_ptr<Segment>> segment =
       OpenForInspection(segment_name);
   if (!segment.ok()) return segment.status();
   return Read(**segment, now_ns);
 }
 
-Snapshot Inspector::Read(const shm::Segment& segment, int64_t now_ns) const {
-  const shm::SegmentLayout& layout = segment.layout();
+Snapshot Inspector::Read(const Segment& segment, int64_t now_ns) const {
+  const SegmentLayout& layout = segment.layout();
   Snapshot snapshot;
   snapshot.now_ns = now_ns;
   snapshot.deadman_ns = deadman_ns_;
   snapshot.header = ReadHeader(layout.header, segment.name());
-  const shm::Scope* scopes = shm::ScopesOf(layout);
-  for (uint32_t i = 0; i < shm::ScopeCapacityOf(layout); ++i) {
+  const Scope* scopes = ScopesOf(layout);
+  for (uint32_t i = 0; i < ScopeCapacityOf(layout); ++i) {
     const uint64_t state = scopes[i].state.load(kAcquire);
-    if (shm::ScopeStateWord::State(state) != shm::kScopeUsed) continue;
+    if (ScopeStateWord::State(state) != kScopeUsed) continue;
     snapshot.scopes.push_back(ReadScope(scopes[i], i, now_ns));
     snapshot.totals.episodes_started += snapshot.scopes.back().episodes_started;
     snapshot.totals.episodes_ended += snapshot.scopes.back().episodes_ended;
   }
-  snapshot.mirror = ReadMirror(layout, now_ns);
+  snapshot.mirror = ReadMirrorLines(layout, now_ns);
   ReadSlots(layout, snapshot);
   return snapshot;
 }
 
-ScopeView Inspector::ReadScope(const shm::Scope& scope, uint32_t index,
+ScopeView Inspector::ReadScope(const Scope& scope, uint32_t index,
                                int64_t now_ns) const {
   ScopeView v;
   v.index = index;
-  v.name = shm::ReadScopeName(scope);
+  v.name = ReadScopeName(scope);
   const int64_t word = scope.episode.load(kAcquire);
   v.last_refresh_ns = scope.last_panic_ns.load(kRelaxed);
   v.calm_since_ns = scope.calm_since_ns.load(kRelaxed);
@@ -258,21 +261,25 @@ ScopeView Inspector::ReadScope(const shm::Scope& scope, uint32_t index,
   }
   if (word == 0) return v;
 
-  v.start_ns = shm::EpisodeWord::StartNs(word);
+  v.start_ns = EpisodeWord::StartNs(word);
   v.deadman_deadline_ns = v.last_refresh_ns + deadman_ns_;
-  // Same rule as the engine: older than the switch reads as no episode.
+  v.unconfirmed = EpisodeWord::Unconfirmed(word);
+  // The engine's rule (it reads its snapshots here too): older than the
+  // switch reads as no episode.
   if (now_ns - v.last_refresh_ns > deadman_ns_) {
     v.episode = EpisodeState::kExpired;
     return v;
   }
-  v.episode = shm::EpisodeWord::Forced(word) ? EpisodeState::kForced
-                                             : EpisodeState::kActive;
+  v.episode =
+      EpisodeWord::Forced(word) ? EpisodeState::kForced : EpisodeState::kActive;
   v.future_start = v.start_ns > now_ns;
   v.age_ns = v.future_start ? 0 : now_ns - v.start_ns;
   BaseTtl uncapped;
   BaseTtl::FromSeconds(BaseTtl::kMax, &uncapped);
+  // An unconfirmed adopted start decides tier 1, as the engine does.
+  const int64_t decided_age = v.unconfirmed ? 0 : v.age_ns;
   for (StakesView& s : v.stakes) {
-    const Decision d = policy_.DecideForAge(v.age_ns, uncapped, s.stakes);
+    const Decision d = policy_.DecideForAge(decided_age, uncapped, s.stakes);
     s.tier = d.tier;
     s.mode = d.mode;
     s.ttl_seconds = d.ttl_seconds;
@@ -280,4 +287,4 @@ ScopeView Inspector::ReadScope(const shm::Scope& scope, uint32_t index,
   return v;
 }
 
-}  // namespace vix::inspect
+}  // namespace vix::shm
