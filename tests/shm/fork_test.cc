@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "absl/time/clock.h"
-#include "gtest/gtest.h"
 #include "engine_fixture.h"
+#include "gtest/gtest.h"
 #include "test_util.h"
 #include "vixbreaker/shm/engine.h"
 #include "vixbreaker/shm/process.h"

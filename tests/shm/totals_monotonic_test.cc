@@ -1,6 +1,6 @@
-// Counts never go backwards (SPEC 4): the real inspector (shm/reader.h), on a read-only
-// mapping, samples the segment's total every few milliseconds while worker
-// processes decide, are SIGKILLed, and have their slots reclaimed by the
+// Counts never go backwards (SPEC 4): the real inspector (shm/reader.h), on a
+// read-only mapping, samples the segment's total every few milliseconds while
+// worker processes decide, are SIGKILLed, and have their slots reclaimed by the
 // workers that follow. Every sample is at least the one before, and the
 // last equals every decision the workers answered.
 #include <signal.h>
@@ -80,8 +80,7 @@ TEST(TotalsMonotonicTest, InspectorTotalsNeverDecreaseThroughKillsAndReclaim) {
   absl::StatusOr<std::unique_ptr<shm::Segment>> view =
       OpenSegmentView(segment.name());
   ASSERT_TRUE(view.ok()) << view.status();
-  absl::StatusOr<shm::Inspector> inspector =
-      shm::Inspector::Create(Config{});
+  absl::StatusOr<shm::Inspector> inspector = shm::Inspector::Create(Config{});
   ASSERT_TRUE(inspector.ok()) << inspector.status();
 
   TotalSampler sampler(*inspector, **view);
