@@ -163,6 +163,11 @@ absl::Status EpisodeWriter::ForceStart(ScopeHandle handle, int64_t start_ns) {
         " ns: must be > 0 and at most 3600 s ahead of this host's clock"));
   }
   Scope& s = *handle.scope;
+  // Checked again after the exchange (removal may race it); checked first
+  // so a stale handle never shows the next owner a forced episode at all.
+  if (s.generation.load(kSeqCst) != handle.generation) {
+    return absl::NotFoundError("the scope was removed; resolve its name again");
+  }
   const int64_t current = s.episode.load(kAcquire);
   if (current != 0 &&
       now - s.last_panic_ns.load(kAcquire) > rules_.deadman_ns) {
@@ -192,6 +197,10 @@ absl::Status EpisodeWriter::ForceStart(ScopeHandle handle, int64_t start_ns) {
 }
 
 absl::StatusOr<bool> EpisodeWriter::ForceEnd(ScopeHandle handle) {
+  // A removed scope's handle must not end the entry's next owner's episode.
+  if (handle.scope->generation.load(kSeqCst) != handle.generation) {
+    return absl::NotFoundError("the scope was removed; resolve its name again");
+  }
   const int64_t word = handle.scope->episode.load(kAcquire);
   if (word == 0) return false;
   return End(handle, word, PreciseNowNs(), EndCause::kForcedEnd);

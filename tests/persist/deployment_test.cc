@@ -45,7 +45,7 @@ std::string MasterField(const RedisServer& server) {
   }
   std::string errors;
   for (Host* h : hosts) {
-    absl::StrAppend(&errors, " ", h->segment(), ": \"", h->Health().error_text,
+    absl::StrAppend(&errors, " ", h->segment(), ": \"", h->Health().last_error_text,
                     "\"");
   }
   return ::testing::AssertionFailure()
@@ -158,12 +158,12 @@ TEST(SentinelTest, UnknownMasterOrWrongPasswordIsReportedPerSentinel) {
       noauth.StartMirror(FastMirrorOptions(absl::StrCat(base, "/vixmaster")))
           .ok());
   ASSERT_TRUE(WaitFor([&] {
-    return unknown.Health().error_text.find("does not know") !=
+    return unknown.Health().last_error_text.find("does not know") !=
                std::string::npos &&
-           noauth.Health().error_text.find("NOAUTH") != std::string::npos;
+           noauth.Health().last_error_text.find("NOAUTH") != std::string::npos;
   })) << "unknown: "
-      << unknown.Health().error_text
-      << "\nnoauth: " << noauth.Health().error_text;
+      << unknown.Health().last_error_text
+      << "\nnoauth: " << noauth.Health().last_error_text;
   // Each sentinel's answer, logged once (not once per attempt).
   EXPECT_EQ(unknown.CountLogLines(
                 {"REDIS_ERROR_PANIC_TS", "\"kind\":\"sentinel\"",
@@ -200,7 +200,7 @@ TEST(SentinelTest, ADemotedMasterIsNeverWrittenTo) {
   ASSERT_TRUE(WaitFor([&] {
     return a.CountLogLinesNow(
                {"REDIS_ERROR_PANIC_TS", "\"kind\":\"not_master\""}) == 1 &&
-           a.Health().error_text.find("ROLE says slave") != std::string::npos;
+           a.Health().last_error_text.find("ROLE says slave") != std::string::npos;
   })) << "a demoted master went unnoticed: "
       << a.Log();
   EXPECT_FALSE(a.Connected()) << "connected to a replica";
@@ -327,11 +327,11 @@ TEST(BlackholeTest, TimeoutFiresDecisionsGoOnAndTheFleetAgreesAfterHealing) {
   proxy.SetBlackhole(true);
   const absl::Time holed = absl::Now();
   ASSERT_TRUE(WaitFor([&] {
-    return cut.Health().error_text.find("did not answer") !=
+    return cut.Health().last_error_text.find("did not answer") !=
                std::string::npos &&
            !cut.Connected();
   })) << "no command timeout: \""
-      << cut.Health().error_text << "\"";
+      << cut.Health().last_error_text << "\"";
   const double timeout_ms = MillisSince(holed);
   ASSERT_TRUE(WaitFor([&] {
     return strict.Panic().reason == Reason::kFailsafe;
@@ -375,7 +375,7 @@ TEST(BlackholeTest, TimeoutFiresDecisionsGoOnAndTheFleetAgreesAfterHealing) {
                strict.Panic().reason == Reason::kTier;
       },
       absl::Seconds(5)))
-      << "the fleet never agreed again: \"" << cut.Health().error_text
+      << "the fleet never agreed again: \"" << cut.Health().last_error_text
       << "\"; the cut host's log:\n"
       << cut.Log();
   const double agree_ms = MillisSince(healed);

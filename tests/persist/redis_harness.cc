@@ -70,7 +70,6 @@ redisContext* ConnectTo(const RedisServer& server, absl::Duration timeout) {
 
 std::string FindRedisServer() { return FindProgram("redis-server"); }
 
-std::string FindRedisServer() { return FindProgram("redis-server"); }
 
 int FreeLoopbackPort() {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);

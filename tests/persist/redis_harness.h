@@ -114,8 +114,6 @@ class RedisClient {
   redisContext* context_ = nullptr;
 };
 
-// The path of a program on PATH (or /usr/bin, /usr/sbin), or empty.
-std::string FindProgram(const std::string& name);
 
 // ---- Sentinel ---------------------------------------------------------------
 

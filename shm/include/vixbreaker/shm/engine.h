@@ -15,7 +15,7 @@
 // the CAS winner logs, so each transition is logged once per host.
 //
 // The cached clock is refreshed by the engine's background thread: every
-// millisecond while the process decides, every 25 ms when it has been idle
+// millisecond while the process decides, every 100 ms when it has been idle
 // for 100 ms (an idle engine costs next to nothing, SPEC 15). Transitions
 // read the precise clock, so a stale cache never backdates a start.
 //
@@ -25,7 +25,7 @@
 //
 // fork(): an engine opened before fork() keeps working in the child with no
 // call from user code: the child gets its own slots and background thread
-// (started on its first decision) and never touches the parent's slots.
+// (started at the fork) and never touches the parent's slots.
 #ifndef VIXBREAKER_SHM_ENGINE_H_
 #define VIXBREAKER_SHM_ENGINE_H_
 
@@ -125,9 +125,11 @@ class Engine : public EventSink {
   // Admin (SPEC 3): start (or replace the start of) an episode at start_ns;
   // decisions then carry reason `forced` until it ends. Non-panic
   // observations do not end a forced episode; ForceEnd or the dead-man's
-  // switch do. InvalidArgument for a start <= 0 or over an hour ahead.
+  // switch do. InvalidArgument for a start <= 0 or over an hour ahead;
+  // NotFound (no change) for a handle to a removed scope.
   absl::Status ForceStart(ScopeHandle scope, int64_t start_ns);
-  // Ends the episode; returns whether one was running.
+  // Ends the episode; returns whether one was running. NotFound (no
+  // change) for a handle to a removed scope.
   absl::StatusOr<bool> ForceEnd(ScopeHandle scope);
 
   EpisodeSnapshot Snapshot(ScopeHandle scope) const;
