@@ -13,6 +13,7 @@
 #include "errors.h"
 #include "names.h"
 #include "objects.h"
+#include "vixbreaker/cli/values.h"
 #include "vixbreaker/core/breaker.h"
 #include "vixbreaker/core/detector.h"
 #include "vixbreaker/core/parse.h"
@@ -86,7 +87,9 @@ void ForceStart(py::handle engine, py::handle scope,
   const shm::ScopeHandle handle = HandleOf(engine, scope);
   int64_t at_ns = shm::RealtimeNowNs();
   if (at_text) {
-    absl::StatusOr<int64_t> parsed = ParseUnixSecondsToNs(*at_text);
+    // vixctl's own parser, so the error is vixctl's, word for word.
+    absl::StatusOr<int64_t> parsed =
+        ctl::ParseStartFlag(*at_text, at_ns, shm::kMaxClockAheadNs);
     ThrowIfError(parsed.status());
     at_ns = *parsed;
   }

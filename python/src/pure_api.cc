@@ -55,7 +55,13 @@ py::dict ZScoreOf(const std::vector<double>& history, double current) {
         ValidateOdds(history[i], absl::StrCat("history value ", i + 1)));
   }
   ThrowIfError(ValidateOdds(current, "current"));
-  return ZScoreDict(ValueOrThrow(ComputeZScore(history, current)));
+  const DetectorConfig config;
+  py::dict out = ZScoreDict(ValueOrThrow(ComputeZScore(history, current)));
+  // As vixctl zscore: the detector keeps the newest max_samples.
+  const size_t used = std::min(history.size(), config.max_samples);
+  out["samples_used"] = used;
+  out["samples_dropped"] = history.size() - used;
+  return out;
 }
 
 int64_t NowOr(std::optional<double> now) {

@@ -6,7 +6,7 @@
 #include "commands.h"
 #include "flags.h"
 #include "segment_check.h"
-#include "values.h"
+#include "vixbreaker/cli/values.h"
 #include "vixbreaker/core/config.h"
 #include "vixbreaker/core/json.h"
 #include "vixbreaker/core/parse.h"

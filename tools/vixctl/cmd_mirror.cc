@@ -7,7 +7,7 @@
 #include "commands.h"
 #include "flags.h"
 #include "segment_check.h"
-#include "values.h"
+#include "vixbreaker/cli/values.h"
 #include "vixbreaker/core/parse.h"
 #include "vixbreaker/persist/mirror.h"
 #include "vixbreaker/shm/engine.h"

@@ -1,7 +1,7 @@
 #include "view.h"
 
 #include "segment_check.h"
-#include "values.h"
+#include "vixbreaker/cli/values.h"
 #include "vixbreaker/core/parse.h"
 #include "vixbreaker/inspect/config_file.h"
 #include "vixbreaker/shm/process.h"

@@ -1,4 +1,4 @@
-#include "values.h"
+#include "vixbreaker/cli/values.h"
 
 #include <cmath>
 #include <limits>
