@@ -37,6 +37,7 @@ Engine::Engine(EngineOptions options, Policy policy)
     : options_(std::move(options)),
       policy_(std::move(policy)),
       id_(g_next_engine_id.fetch_add(1, std::memory_order_relaxed)),
+      way_(static_cast<uint32_t>(id_ % internal::kThreadCacheWays)),
       own_clock_(RealtimeNowNs()),
       clock_(options_.clock != nullptr ? options_.clock : &own_clock_),
       deadman_ns_(*SecondsToNs(options_.config.episode.deadman_s, "deadman")),
@@ -114,7 +115,7 @@ Decision Engine::FinishUnusual(ScopeHandle handle, int64_t word, int64_t now,
   int64_t age = now - start;
   if (age < 0) {
     if (start - now > kCachedClockToleranceNs) {
-      Bump(slots_->ThisThreadSlot()->anomalies);
+      Bump(ThisThreadSlot()->anomalies);
       episodes_->NoteFutureStart(handle, start, now);
     }
     age = 0;
@@ -124,7 +125,7 @@ Decision Engine::FinishUnusual(ScopeHandle handle, int64_t word, int64_t now,
   Decision d = policy_.DecideForAge(age, base_ttl, stakes);
   d.episode_start_ns = start;
   if (EpisodeWord::Forced(word)) d.reason = Reason::kForced;
-  Bump(slots_->ThisThreadSlot()->decisions[static_cast<int>(d.mode)]);
+  Bump(ThisThreadSlot()->decisions[static_cast<int>(d.mode)]);
   return d;
 }
 
@@ -143,7 +144,7 @@ Decision Engine::StaleScope(Status status, BaseTtl base_ttl,
                             Stakes stakes) noexcept {
   Decision d = Policy::DecideFailsafe(status, base_ttl, stakes);
   d.stale_scope = true;
-  ProcessSlot* slot = slots_->ThisThreadSlot();
+  ProcessSlot* slot = ThisThreadSlot();
   Bump(slot->decisions[static_cast<int>(d.mode)]);
   Bump(slot->errors);
   return d;
@@ -152,7 +153,7 @@ Decision Engine::StaleScope(Status status, BaseTtl base_ttl,
 Decision Engine::DecideWithoutSegment(Status status, BaseTtl base_ttl,
                                       Stakes stakes) noexcept {
   Decision d = Policy::DecideFailsafe(status, base_ttl, stakes);
-  ProcessSlot* slot = slots_->ThisThreadSlot();
+  ProcessSlot* slot = ThisThreadSlot();
   Bump(slot->decisions[static_cast<int>(d.mode)]);
   if (d.reason == Reason::kFailsafe) {
     Bump(slot->failsafes);
@@ -176,7 +177,7 @@ Decision Engine::StrictFailsafe(Decision d, BaseTtl base_ttl,
       Policy::DecideFailsafe(Status::kPanic, base_ttl, d.stakes);
   failsafe.episode_start_ns = d.episode_start_ns;
   failsafe.first_writer = d.first_writer;
-  Bump(slots_->ThisThreadSlot()->failsafes);
+  Bump(ThisThreadSlot()->failsafes);
   uint64_t expected = 0;
   if (mirror.failsafe_logged.compare_exchange_strong(
           expected, 1, std::memory_order_relaxed)) {

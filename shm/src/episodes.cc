@@ -85,7 +85,7 @@ int64_t EpisodeWriter::Start(ScopeHandle handle, int64_t observed, int64_t now,
       word = expected;
       continue;
     }
-    if (s.generation.load(kSeqCst) != handle.generation) {  // rule 5
+    if (GenerationOf(s, kSeqCst) != handle.generation) {  // rule 5
       int64_t mine = desired;
       s.episode.compare_exchange_strong(mine, 0, kAcqRel, kAcquire);
       *stale = true;
@@ -165,7 +165,7 @@ absl::Status EpisodeWriter::ForceStart(ScopeHandle handle, int64_t start_ns) {
   Scope& s = *handle.scope;
   // Checked again after the exchange (removal may race it); checked first
   // so a stale handle never shows the next owner a forced episode at all.
-  if (s.generation.load(kSeqCst) != handle.generation) {
+  if (GenerationOf(s, kSeqCst) != handle.generation) {
     return absl::NotFoundError("the scope was removed; resolve its name again");
   }
   const int64_t current = s.episode.load(kAcquire);
@@ -177,7 +177,7 @@ absl::Status EpisodeWriter::ForceStart(ScopeHandle handle, int64_t start_ns) {
   s.calm_since_ns.store(0, kRelaxed);
   const int64_t desired = EpisodeWord::Make(start_ns, true);
   const int64_t previous = s.episode.exchange(desired, kSeqCst);
-  if (s.generation.load(kSeqCst) != handle.generation) {
+  if (GenerationOf(s, kSeqCst) != handle.generation) {
     int64_t mine = desired;
     s.episode.compare_exchange_strong(mine, previous, kAcqRel, kAcquire);
     return absl::NotFoundError(
@@ -198,7 +198,7 @@ absl::Status EpisodeWriter::ForceStart(ScopeHandle handle, int64_t start_ns) {
 
 absl::StatusOr<bool> EpisodeWriter::ForceEnd(ScopeHandle handle) {
   // A removed scope's handle must not end the entry's next owner's episode.
-  if (handle.scope->generation.load(kSeqCst) != handle.generation) {
+  if (GenerationOf(*handle.scope, kSeqCst) != handle.generation) {
     return absl::NotFoundError("the scope was removed; resolve its name again");
   }
   const int64_t word = handle.scope->episode.load(kAcquire);

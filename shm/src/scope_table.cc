@@ -58,7 +58,7 @@ ScopeTable::ScopeTable(SegmentLayout& layout, pid_t self,
 
 ScopeHandle ScopeTable::At(uint32_t index) const {
   Scope& s = scopes_[index];
-  return ScopeHandle{&s, index, s.generation.load(kAcquire)};
+  return ScopeHandle{&s, index, GenerationOf(s, kAcquire)};
 }
 
 ScopeHandle ScopeTable::global() const { return At(kGlobalScopeIndex); }

@@ -185,6 +185,12 @@ class Engine : public EventSink {
 
   Decision Finish(ScopeHandle scope, int64_t word, int64_t now,
                   BaseTtl base_ttl, Stakes stakes) noexcept;
+  // This thread's slot: one thread-local load in the engine's cache way.
+  ProcessSlot* ThisThreadSlot() noexcept {
+    internal::ThreadSlotCache& cache = internal::t_slot_cache;
+    if (VIX_LIKELY(cache.engine_id[way_] == id_)) return cache.slot[way_];
+    return slots_->ClaimForThisThread();
+  }
   static void Bump(AtomicU64& counter) noexcept {
     // Single writer: a relaxed load and store, never a locked RMW.
     counter.store(counter.load(std::memory_order_relaxed) + 1,
@@ -193,7 +199,8 @@ class Engine : public EventSink {
 
   EngineOptions options_;
   Policy policy_;
-  const uint64_t id_;  // distinguishes engines in thread-local caches
+  const uint64_t id_;   // distinguishes engines in thread-local caches
+  const uint32_t way_;  // its entry in the thread-local slot cache
   CachedClock own_clock_;
   CachedClock* clock_;
   std::unique_ptr<Segment> segment_;
@@ -234,11 +241,10 @@ inline Decision Engine::Decide(ScopeHandle handle, Status status,
   // A removed scope's handle, or a word torn from the last_panic_ns of the
   // process restarting it (episodes.h, rule 2): both lines are already in
   // cache, so these are L1 hits.
-  if (VIX_UNLIKELY((scope->generation.load(std::memory_order_relaxed) !=
+  if (VIX_UNLIKELY((GenerationOf(*scope, std::memory_order_relaxed) !=
                     handle.generation) |
                    (scope->episode.load(std::memory_order_acquire) != word))) {
-    if (scope->generation.load(std::memory_order_relaxed) !=
-        handle.generation) {
+    if (GenerationOf(*scope, std::memory_order_relaxed) != handle.generation) {
       return StaleScope(status, base_ttl, stakes);
     }
     word = ReloadTorn(handle, &last_panic);
@@ -298,7 +304,7 @@ inline Decision Engine::Finish(ScopeHandle handle, int64_t word, int64_t now,
     d = policy_.DecideForAge(now - start, base_ttl, stakes);
     d.episode_start_ns = start;
   }
-  Bump(slots_->ThisThreadSlot()->decisions[static_cast<int>(d.mode)]);
+  Bump(ThisThreadSlot()->decisions[static_cast<int>(d.mode)]);
   return d;
 }
 

@@ -28,11 +28,18 @@ namespace vix::shm {
 // A resolved scope. Cheap to copy; valid while the engine lives. A handle
 // whose generation no longer matches its entry's belongs to a removed scope:
 // decisions on it are fail-safe and carry `stale_scope` (resolve again).
+// Two words, so it travels in registers on the hot path.
 struct ScopeHandle {
   Scope* scope = nullptr;  // null when the engine has no segment
   uint32_t index = 0;
-  uint64_t generation = 0;
+  uint32_t generation = 0;  // low 32 bits of Scope::generation
 };
+static_assert(sizeof(ScopeHandle) == 16);
+
+// The entry's generation as handles carry it.
+inline uint32_t GenerationOf(const Scope& scope, std::memory_order order) {
+  return static_cast<uint32_t>(scope.generation.load(order));
+}
 
 class ScopeTable {
  public:
