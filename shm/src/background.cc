@@ -9,7 +9,7 @@
 // 10 times a second (SPEC 10: <= 50 wake-ups, <= 0.05% of a core). The
 // first decisions after an idle spell may read a clock up to 100 ms old;
 // transitions never do (they read the precise clock). A forked child starts
-// its own thread at the fork.
+// its own thread on its first decision.
 #include <chrono>
 
 #include "vixbreaker/shm/engine.h"
@@ -48,7 +48,21 @@ void Engine::ChildAfterFork(void* context) {
   while (engine->events_.TryPop(&discarded)) {
   }
   engine->own_clock_.SetNs(RealtimeNowNs());
-  engine->StartBackground();
+  // Started on the child's first decision (ClaimSlot), not here: a child
+  // that only execs (subprocess, fork+exec) never starts a thread.
+  engine->background_running_.store(false, std::memory_order_release);
+}
+
+ProcessSlot* Engine::ClaimSlot() noexcept {
+  if (!background_running_.load(std::memory_order_acquire)) {
+    if (options_.clock == nullptr) own_clock_.SetNs(RealtimeNowNs());
+    bool expected = false;
+    if (background_running_.compare_exchange_strong(
+            expected, true, std::memory_order_acq_rel)) {
+      background_ = std::thread(&Engine::BackgroundLoop, this);
+    }
+  }
+  return slots_->ClaimForThisThread();
 }
 
 void Engine::BackgroundLoop() {

@@ -25,7 +25,8 @@
 //
 // fork(): an engine opened before fork() keeps working in the child with no
 // call from user code: the child gets its own slots and background thread
-// (started at the fork) and never touches the parent's slots.
+// (started on its first decision, so a child that only execs starts none) and
+// never touches the parent's slots.
 #ifndef VIXBREAKER_SHM_ENGINE_H_
 #define VIXBREAKER_SHM_ENGINE_H_
 
@@ -189,8 +190,11 @@ class Engine : public EventSink {
   ProcessSlot* ThisThreadSlot() noexcept {
     internal::ThreadSlotCache& cache = internal::t_slot_cache;
     if (VIX_LIKELY(cache.engine_id[way_] == id_)) return cache.slot[way_];
-    return slots_->ClaimForThisThread();
+    return ClaimSlot();
   }
+  // The cache missed: claims a slot, first starting the background thread
+  // if this is a forked child's first decision.
+  ProcessSlot* ClaimSlot() noexcept;
   static void Bump(AtomicU64& counter) noexcept {
     // Single writer: a relaxed load and store, never a locked RMW.
     counter.store(counter.load(std::memory_order_relaxed) + 1,
