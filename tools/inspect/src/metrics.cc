@@ -208,6 +208,10 @@ void CounterFamilies(const Snapshot& s, Exposition& e) {
            "Anomalies seen by deciding processes (episode start in the "
            "future).")
       .Sample(all.anomalies);
+  e.Family("vixbreaker_log_events_dropped_total", "counter",
+           "Log events dropped because a process's log writer could not keep "
+           "up (a stalled reader of its log; SPEC 9).")
+      .Sample(s.totals.log_events_dropped);
   e.Family("vixbreaker_slots_in_use", "gauge",
            "Process slots in use (one per deciding thread), by liveness.")
       .Sample({{"alive", "true"}}, s.totals.slots_alive)

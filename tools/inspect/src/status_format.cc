@@ -168,8 +168,10 @@ std::string ProcessesSection(const Snapshot& s, const Highlights& hl) {
   AppendCounterCells(s.totals.all, total);
   table.AddRow(std::move(total));
   return absl::StrFormat(
-      "\nPROCESSES  one slot per deciding thread; %d in use, %d alive\n%s",
-      s.totals.slots_in_use, s.totals.slots_alive, table.Render("  "));
+      "\nPROCESSES  one slot per deciding thread; %d in use, %d alive; %d "
+      "log events dropped\n%s",
+      s.totals.slots_in_use, s.totals.slots_alive, s.totals.log_events_dropped,
+      table.Render("  "));
 }
 
 // ---- JSON ---------------------------------------------------------------
@@ -293,6 +295,7 @@ std::string TotalsJson(const Totals& t) {
       .UInt("slots_alive", t.slots_alive)
       .UInt("episodes_started", t.episodes_started)
       .UInt("episodes_ended", t.episodes_ended)
+      .UInt("log_events_dropped", t.log_events_dropped)
       .Raw("retired", CountersJson(t.retired))
       .Raw("all", CountersJson(t.all))
       .Done();
