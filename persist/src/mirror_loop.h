@@ -115,8 +115,8 @@ class Mirror::Loop {
   KeyRead Classify(ScopeSync& s, const internal::Reply& reply, int64_t now);
   bool AdoptIntoLocal(ScopeSync& s, int64_t word, uint64_t started,
                       int64_t start_ns);
-  void EndLocalFromRemote(ScopeSync& s, int64_t word, int64_t now);
-  void CacheRemote(ScopeSync& s, int64_t start_ns, int64_t now);
+  void EndLocalFromRemote(ScopeSync& s, int64_t word);
+  void CacheRemote(ScopeSync& s, int64_t start_ns);
   void RefreshExpiry(ScopeSync& s, int64_t now);
   void Announce(const ScopeSync& s, absl::string_view op,
                 absl::string_view value);

@@ -101,8 +101,7 @@ int64_t Mirror::Loop::CacheDeadline() const {
          absl::ToInt64Nanoseconds(options_.command_timeout);
 }
 
-void Mirror::Loop::CacheRemote(ScopeSync& s, int64_t start_ns, int64_t now) {
-  (void)now;
+void Mirror::Loop::CacheRemote(ScopeSync& s, int64_t start_ns) {
   if (start_ns == 0) {
     if (s.cached_remote_ns != 0 || scope(s).remote_start_ns.load(kRelaxed)) {
       episodes_.ClearRemoteCache(handle(s));
@@ -200,7 +199,7 @@ void Mirror::Loop::PublishLocal(ScopeSync& s, int64_t word, uint64_t started,
   if (read.kind != KeyRead::Kind::kValid && from_cache) {
     // The cached start is gone from Redis (or unreadable): this host's
     // panic goes on with its own start; the next scan publishes it.
-    CacheRemote(s, 0, now);
+    CacheRemote(s, 0);
     episodes_.ReplaceWithOwnStart(handle(s), word);
     return;
   }
@@ -230,7 +229,7 @@ void Mirror::Loop::PublishLocal(ScopeSync& s, int64_t word, uint64_t started,
   s.confirmed_generation = generation_;
   s.last_expire_ns = wrote ? now : 0;
   s.refreshed_panic_ns = wrote ? sc.last_panic_ns.load(kRelaxed) : 0;
-  CacheRemote(s, 0, now);
+  CacheRemote(s, 0);
   if (!wrote) return;
   if (republish) {
     std::string fields = ",\"scope\":";
@@ -332,7 +331,7 @@ void Mirror::Loop::HandleRead(ScopeSync& s, const Reply& reply, int64_t now,
     return;
   }
   if (word == 0) {
-    CacheRemote(s, read.kind == KeyRead::Kind::kValid ? read.start_ns : 0, now);
+    CacheRemote(s, read.kind == KeyRead::Kind::kValid ? read.start_ns : 0);
     return;
   }
   if (read.kind == KeyRead::Kind::kValid) {
@@ -349,7 +348,7 @@ void Mirror::Loop::HandleRead(ScopeSync& s, const Reply& reply, int64_t now,
   // The key is gone. Seen on this very connection and run: the episode
   // ended elsewhere (or its key expired). Otherwise Redis may have lost it.
   if (s.published_ns != 0 && s.confirmed_generation == generation_) {
-    EndLocalFromRemote(s, word, now);
+    EndLocalFromRemote(s, word);
   } else {
     PublishLocal(s, word, s.synced_started, now,
                  /*republish=*/s.published_ns != 0);
@@ -366,11 +365,11 @@ bool Mirror::Loop::AdoptIntoLocal(ScopeSync& s, int64_t word, uint64_t started,
   return true;
 }
 
-void Mirror::Loop::EndLocalFromRemote(ScopeSync& s, int64_t word, int64_t now) {
+void Mirror::Loop::EndLocalFromRemote(ScopeSync& s, int64_t word) {
   if (!episodes_.EndFromRemote(handle(s), word)) return;
   MarkSynced(s, 0, scope(s).episodes_started.load(kRelaxed), 0);
   s.confirmed_generation = 0;
-  CacheRemote(s, 0, now);
+  CacheRemote(s, 0);
 }
 
 void Mirror::Loop::RefreshExpiry(ScopeSync& s, int64_t now) {
