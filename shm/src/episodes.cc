@@ -25,7 +25,7 @@ void Bump(AtomicU64& counter) { counter.fetch_add(1, kRelaxed); }
 
 EpisodeWriter::EpisodeWriter(const Policy& policy, EpisodeRules rules,
                              pid_t self, const CachedClock* test_clock,
-                             EventSink& sink)
+                             EventSink sink)
     : policy_(policy),
       rules_(rules),
       self_(self),
