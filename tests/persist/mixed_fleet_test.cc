@@ -264,7 +264,7 @@ TEST_F(MixedFleetTest, HostAdoptsThePredecessorsFloatStartAndAgreesOnTiers) {
   // Two hours and a fraction: tier 2 high, 3 medium, 4 low.
   double start = PythonTime() - 2 * kHourS - 0.123456789;
   // A float whose repr needs seven decimals, more than the host writes.
-  while (PythonFloatRepr(start).size() < 18) start += 1e-7;
+  while (PythonFloatRepr(start).size() < 18) start = std::nextafter(start, 0);
   const std::string text = worker.StartedAt(start);
   ASSERT_FALSE(text.empty());
   ASSERT_TRUE(Cached(host, start));
