@@ -108,8 +108,16 @@ void Mirror::Loop::CacheRemote(ScopeSync& s, int64_t start_ns) {
     }
   } else {
     episodes_.CacheRemote(handle(s), start_ns, CacheDeadline());
+    s.cached_generation = generation_;
   }
   s.cached_remote_ns = start_ns;
+}
+
+bool Mirror::Loop::CachedOnThisConnection(const ScopeSync& s,
+                                          int64_t start_ns) const {
+  return s.cached_remote_ns != 0 &&
+         EpisodeWord::Normalize(s.cached_remote_ns) == start_ns &&
+         s.cached_generation == generation_;
 }
 
 void Mirror::Loop::ClearRemoteCaches() {
@@ -174,14 +182,18 @@ void Mirror::Loop::PublishLocal(ScopeSync& s, int64_t word, uint64_t started,
   const int64_t start = EpisodeWord::StartNs(word);
   const bool forced = EpisodeWord::Forced(word);
   const std::string text = Seconds(start);
-  // Adopted from our cache: only confirm, never write it back to Redis
-  // (it may have been deleted there since, SPEC 3).
+  // Adopted from our cache and seen in Redis on this connection: only
+  // confirm it, never write it back (it may have been deleted there since,
+  // SPEC 3). Seen before a reconnect or a new run id, it may instead have
+  // been lost (a restart, a promoted replica): then it is the fleet's start
+  // and is published again (SET NX, like any local start).
   const bool from_cache = EpisodeWord::Unconfirmed(word);
+  const bool confirm_only = from_cache && CachedOnThisConnection(s, start);
   // The lag reported is this exchange's round trip: Redis latency, never
   // the age of the episode (SPEC 5).
   const auto sent = std::chrono::steady_clock::now();
   bool wrote = false;
-  if (!from_cache) {
+  if (!confirm_only) {
     std::vector<std::string> set = {"SET", s.key, text, "EX",
                                     absl::StrCat(kKeyTtlSeconds)};
     if (!forced) set.push_back("NX");  // an admin's force overwrites
@@ -196,9 +208,10 @@ void Mirror::Loop::PublishLocal(ScopeSync& s, int64_t word, uint64_t started,
   std::optional<Reply> r = Exec({"GET", s.key});
   if (!r.has_value()) return;
   const KeyRead read = Classify(s, *r, now);
-  if (read.kind != KeyRead::Kind::kValid && from_cache) {
-    // The cached start is gone from Redis (or unreadable): this host's
-    // panic goes on with its own start; the next scan publishes it.
+  if (from_cache && (read.kind == KeyRead::Kind::kInvalid ||
+                     (read.kind == KeyRead::Kind::kMissing && confirm_only))) {
+    // The cached start was deleted from Redis (or is unreadable): this
+    // host's panic goes on with its own start; the next scan publishes it.
     CacheRemote(s, 0);
     episodes_.ReplaceWithOwnStart(handle(s), word);
     return;
@@ -231,7 +244,7 @@ void Mirror::Loop::PublishLocal(ScopeSync& s, int64_t word, uint64_t started,
   s.refreshed_panic_ns = wrote ? sc.last_panic_ns.load(kRelaxed) : 0;
   CacheRemote(s, 0);
   if (!wrote) return;
-  if (republish) {
+  if (republish || from_cache) {
     std::string fields = ",\"scope\":";
     shm::AppendJsonString(s.name, &fields);
     absl::StrAppend(&fields, ",\"episode_start\":", Seconds(read.start_ns),

@@ -3,7 +3,7 @@
 // client issues (predecessor.h). Covers the remote cache of SPEC 3 (version
 // 2): the cache dies with the mirror and with Redis, a bare DEL never makes
 // a host less cautious, an idle host's calm ends a remote episode as a
-// predecessor worker's does.
+// predecessor worker's does, and an adopted start survives a Redis restart.
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -303,6 +303,44 @@ TEST_F(MixedFleetTest, PredecessorReadsTheHostsStartAndAgreesOnTiers) {
   worker.Calm();
   ASSERT_TRUE(WaitFor([&] { return !host.Episode().active; }))
       << "the predecessor's DEL did not end the host's episode";
+}
+
+// ---- an adopted start that Redis lost before the mirror confirmed it -------
+
+TEST_F(MixedFleetTest, UnconfirmedAdoptedStartSurvivesARedisRestart) {
+  Host host("restart");
+  PredecessorWorker worker(redis_);
+  const double start = PythonTime() - 2 * kHourS;  // tier 2 for high stakes
+  ASSERT_NO_FATAL_FAILURE(CacheRemoteStart(host, worker, start));
+
+  // Redis stops answering just as the host adopts the start: the mirror's
+  // confirming GET times out, and Redis comes back empty (a restart, or a
+  // replica promoted before it had the key).
+  redis_.Pause();
+  const Decision adopted = host.Panic();
+  ASSERT_NEAR(static_cast<double>(adopted.episode_start_ns) / 1e9, start, 1e-6)
+      << "the cached start was not adopted";
+  ASSERT_EQ(adopted.tier, 1) << "unconfirmed: cautious";
+  ASSERT_TRUE(WaitFor([&] { return !host.Connected(); }))
+      << "the confirming GET did not time out";
+  ASSERT_TRUE(host.Episode().unconfirmed);
+  redis_.Kill();
+  ASSERT_TRUE(redis_.Restart());
+
+  // The fleet's start goes back into Redis and the host decides from it;
+  // nothing here showed it deleted, so it is not replaced by this host's.
+  RedisClient client(redis_);
+  ASSERT_TRUE(WaitFor([&] {
+    const shm::EpisodeSnapshot e = host.Episode();
+    return e.active && !e.unconfirmed && client.Get(kKey).has_value();
+  })) << "the host never settled after the restart";
+  EXPECT_EQ(client.Get(kKey), persist::FormatUnixSeconds(Ns(start)))
+      << "Redis holds another start than the fleet's";
+  EXPECT_NEAR(static_cast<double>(host.Episode().start_ns) / 1e9, start, 1e-6);
+  EXPECT_EQ(host.Panic(Stakes::kHigh).tier, 2);
+  PredecessorWorker reconnected(redis_);
+  EXPECT_EQ(reconnected.Panic(Stakes::kHigh), 2) << "the predecessor disagrees";
+  EXPECT_EQ(host.CountLogLines({"PANIC_TIMESTAMP_REPUBLISHED"}), 1);
 }
 
 }  // namespace
