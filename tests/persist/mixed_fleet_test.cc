@@ -254,6 +254,34 @@ TEST_F(MixedFleetTest, IdleHostsCalmNeverDeletesANewerStart) {
       << "the idle host's calm deleted another worker's newer episode";
 }
 
+TEST_F(MixedFleetTest, IdleHostsCalmWaitsForClearAfterLikeALocalEpisode) {
+  Config config;
+  config.episode.clear_after_s = 1;
+  Host host("idle-clear", config);
+  ASSERT_TRUE(host.StartMirror(FastMirrorOptions(redis_.Url())).ok());
+  ASSERT_TRUE(WaitFor([&] { return host.Connected(); }));
+  PredecessorWorker worker(redis_);
+  ASSERT_EQ(worker.Panic(Stakes::kHigh), 1);
+  const std::string text = PythonFloatRepr(worker.last_start_s());
+  ASSERT_TRUE(Cached(host, worker.last_start_s()));
+
+  // An intermittent panic elsewhere must be able to escalate: one calm
+  // observation here is not yet the end (SPEC 3, clear_after).
+  const absl::Time first_calm = absl::Now();
+  EXPECT_FALSE(host.Calm().ended_episode)
+      << "a single calm ended the remote episode despite clear_after 1 s";
+  bool ended = false;
+  ASSERT_TRUE(WaitFor([&] {
+    ended = host.Calm().ended_episode;
+    return ended || absl::Now() - first_calm > absl::Seconds(1.5);
+  }));
+  const absl::Duration calm_for = absl::Now() - first_calm;
+  EXPECT_TRUE(ended) << "calm for " << calm_for << " never ended it";
+  EXPECT_GE(calm_for, absl::Seconds(1)) << "ended before clear_after";
+  ASSERT_TRUE(WaitFor([&] { return !worker.client().Get(kKey).has_value(); }))
+      << "the key " << text << " outlived the end";
+}
+
 // ---- the mixed fleet agrees ------------------------------------------------
 
 TEST_F(MixedFleetTest, HostAdoptsThePredecessorsFloatStartAndAgreesOnTiers) {
