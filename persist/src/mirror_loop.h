@@ -39,10 +39,12 @@ struct ScopeSync {
   int64_t published_ns = 0;
   // Connection generation in which the key was last seen holding it.
   uint64_t confirmed_generation = 0;
-  // The remote start this mirror cached in the segment (0: none), and the
-  // connection generation in which Redis was last seen holding it.
+  // The remote start this mirror cached in the segment (0: none).
   int64_t cached_remote_ns = 0;
-  uint64_t cached_generation = 0;
+  // What this holder last read from Redis for that cache (0: no key), and
+  // in which connection generation; kept when the cache is cleared.
+  int64_t seen_remote_ns = 0;
+  uint64_t seen_generation = 0;
   uint64_t generation = 0;  // the entry's, when discovered
   int64_t last_expire_ns = 0;
   int64_t refreshed_panic_ns = 0;
@@ -119,10 +121,9 @@ class Mirror::Loop {
                       int64_t start_ns);
   void EndLocalFromRemote(ScopeSync& s, int64_t word);
   void CacheRemote(ScopeSync& s, int64_t start_ns);
-  // Whether `start_ns` is the start this mirror cached and has seen in
-  // Redis on this very connection and run: if the key is gone now, it was
-  // deleted, not lost.
-  bool CachedOnThisConnection(const ScopeSync& s, int64_t start_ns) const;
+  // Whether this holder read `start_ns` for its cache before a reconnect
+  // or a new run id: if the key is gone now, Redis may have lost it.
+  bool SeenBeforeThisConnection(const ScopeSync& s, int64_t start_ns) const;
   void RefreshExpiry(ScopeSync& s, int64_t now);
   void Announce(const ScopeSync& s, absl::string_view op,
                 absl::string_view value);

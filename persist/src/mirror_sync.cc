@@ -52,9 +52,11 @@ void Mirror::Loop::DiscoverScopes() {
     s.name = shm::ReadScopeName(sc);
     s.key = KeyForScope(options_.key_prefix, s.name);
     s.channel = ChannelForKey(s.key);
-    // A previous holder's knowledge, so its episode can still be ended.
+    // A previous holder's knowledge, so its episode can still be ended. Its
+    // remote cache is not this holder's to vouch for: a holder that died
+    // could not clear it (SPEC 3); this holder's first poll fills it again.
     s.published_ns = sc.mirror_published_ns.load(kRelaxed);
-    s.cached_remote_ns = sc.remote_start_ns.load(kRelaxed);
+    if (sc.remote_start_ns.load(kRelaxed) != 0) episodes_.ClearRemoteCache(h);
     subscribe.push_back(s.channel);
   }
   if (sub_ != nullptr && subscribe.size() > 1) {
@@ -108,16 +110,17 @@ void Mirror::Loop::CacheRemote(ScopeSync& s, int64_t start_ns) {
     }
   } else {
     episodes_.CacheRemote(handle(s), start_ns, CacheDeadline());
-    s.cached_generation = generation_;
   }
   s.cached_remote_ns = start_ns;
+  s.seen_remote_ns = start_ns;
+  s.seen_generation = generation_;
 }
 
-bool Mirror::Loop::CachedOnThisConnection(const ScopeSync& s,
-                                          int64_t start_ns) const {
-  return s.cached_remote_ns != 0 &&
-         EpisodeWord::Normalize(s.cached_remote_ns) == start_ns &&
-         s.cached_generation == generation_;
+bool Mirror::Loop::SeenBeforeThisConnection(const ScopeSync& s,
+                                            int64_t start_ns) const {
+  return s.seen_remote_ns != 0 &&
+         EpisodeWord::Normalize(s.seen_remote_ns) == start_ns &&
+         s.seen_generation != generation_;
 }
 
 void Mirror::Loop::ClearRemoteCaches() {
@@ -182,13 +185,14 @@ void Mirror::Loop::PublishLocal(ScopeSync& s, int64_t word, uint64_t started,
   const int64_t start = EpisodeWord::StartNs(word);
   const bool forced = EpisodeWord::Forced(word);
   const std::string text = Seconds(start);
-  // Adopted from our cache and seen in Redis on this connection: only
-  // confirm it, never write it back (it may have been deleted there since,
-  // SPEC 3). Seen before a reconnect or a new run id, it may instead have
-  // been lost (a restart, a promoted replica): then it is the fleet's start
-  // and is published again (SET NX, like any local start).
+  // Adopted from the cache: only confirm it, never write it back (it may
+  // have been deleted since, SPEC 3). But if this holder read it before a
+  // reconnect or a new run id, Redis may have lost it (a restart, a
+  // promoted replica): then it is the fleet's start and is published again
+  // (SET NX, like any local start). A start this holder cannot vouch for
+  // (a previous holder's cache) is only confirmed.
   const bool from_cache = EpisodeWord::Unconfirmed(word);
-  const bool confirm_only = from_cache && CachedOnThisConnection(s, start);
+  const bool confirm_only = from_cache && !SeenBeforeThisConnection(s, start);
   // The lag reported is this exchange's round trip: Redis latency, never
   // the age of the episode (SPEC 5).
   const auto sent = std::chrono::steady_clock::now();

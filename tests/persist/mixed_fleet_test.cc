@@ -77,6 +77,12 @@ void ExpectFreshEpisode(const Decision& d, double slack_s,
       << when << ": the start is not this host's own";
 }
 
+// What any text of the start `start_s` begins with (whole seconds): the
+// predecessor's repr and the host's six decimals alike.
+std::string SecondsPrefix(double start_s) {
+  return PythonFloatRepr(start_s).substr(0, 11);
+}
+
 // TTL_STATE_CHANGE lines that raise a tier above 1 (a less cautious TTL).
 int RaisedTierLines(Host& host) {
   return host.CountLogLinesNow({"TTL_STATE_CHANGE", "\"to_tier\":2"}) +
@@ -167,13 +173,50 @@ TEST_F(MixedFleetTest, KilledRedisLeavesNoCachedStartBehind) {
       << client.Get(kKey).value_or("nothing");
 }
 
+TEST_F(MixedFleetTest, SigkilledMirrorsCacheIsNeitherKeptNorWrittenBack) {
+  Host host("kill");
+  PredecessorWorker predecessor(redis_);
+  const double five_hours_ago = PythonTime() - 5 * kHourS;
+  ASSERT_FALSE(predecessor.StartedAt(five_hours_ago).empty());
+  const std::string deleted = SecondsPrefix(five_hours_ago);
+  TempDir logs;
+  std::unique_ptr<Child> mirror = StartMirrorProcess(
+      redis_.Url(), host.segment(), logs.path() + "/mirror.log", "30");
+  ASSERT_TRUE(Cached(host, five_hours_ago));
+  Monitor monitor(redis_);
+
+  // A dead holder clears nothing: its cache stays valid to its deadline,
+  // and a panic meanwhile adopts it (unconfirmed, so tier 1).
+  mirror->Signal(SIGKILL);
+  mirror->Wait();
+  predecessor.Calm();
+  ASSERT_EQ(host.Panic(Stakes::kMedium).tier, 1);
+  ASSERT_TRUE(host.Episode().unconfirmed);
+
+  // The next holder cannot vouch for that start: it only confirms it,
+  // finds it gone, and publishes this host's own.
+  ASSERT_TRUE(host.StartMirror(RarePolls(redis_.Url())).ok());
+  ASSERT_TRUE(WaitFor([&] {
+    const shm::EpisodeSnapshot e = host.Episode();
+    return !e.unconfirmed && predecessor.client().Get(kKey) ==
+                                 persist::FormatUnixSeconds(e.start_ns);
+  })) << "the new holder never settled on this host's own start";
+  EXPECT_NEAR(static_cast<double>(host.Episode().start_ns) / 1e9, PythonTime(),
+              30);
+  EXPECT_EQ(host.Episode().remote_start_ns, 0);
+  monitor.Stop();
+  EXPECT_TRUE(monitor.Matching(deleted).empty())
+      << "the deleted start was written back: "
+      << absl::StrJoin(monitor.Matching(deleted), "\n");
+}
+
 // ---- a bare DEL (the predecessor never publishes) -------------------------
 
 TEST_F(MixedFleetTest, BareDelNeverYieldsALessCautiousDecisionOrTierLog) {
   Host host("bare-del");
   PredecessorWorker predecessor(redis_);
   const double five_hours_ago = PythonTime() - 5 * kHourS;
-  const std::string deleted = PythonFloatRepr(five_hours_ago);
+  const std::string deleted = SecondsPrefix(five_hours_ago);
   ASSERT_NO_FATAL_FAILURE(CacheRemoteStart(host, predecessor, five_hours_ago));
   Monitor monitor(redis_);
 
