@@ -90,7 +90,8 @@ class EpisodeWriter {
   bool End(ScopeHandle scope, int64_t word, int64_t now,
            EndCause cause) noexcept;
   // Calm with no local episode while the mirror has a remote start cached:
-  // ends that remote episode (the mirror deletes the key). True if it did.
+  // ends that remote episode (the mirror deletes the key) once calm has
+  // lasted clear_after, as for a local one. True if it did.
   bool ObserveCalmOfRemote(ScopeHandle scope) noexcept;
 
   // ---- admin --------------------------------------------------------
