@@ -155,16 +155,12 @@ int RunDecide(const Args& args) {
   const bool no_such_scope = absl::IsNotFound(scope.status());
   if (!scope.ok() && !no_such_scope) return FailScope(scope.status());
 
-  Decision d;
-  bool ended_episode = false;
-  if (no_such_scope) {
-    d = Policy::DecideNoEpisode(*base_ttl, *stakes);
-  } else {
-    const bool was_active = (*engine)->Snapshot(*scope).active;
-    d = (*engine)->Decide(*scope, *status, *base_ttl, *stakes);
-    ended_episode = was_active && *status != Status::kPanic &&
-                    !(*engine)->Snapshot(*scope).active;
-  }
+  // The engine says whether this call ended an episode: a local one, or a
+  // remote one known from the mirror's cache.
+  const Decision d =
+      no_such_scope ? Policy::DecideNoEpisode(*base_ttl, *stakes)
+                    : (*engine)->Decide(*scope, *status, *base_ttl, *stakes);
+  const bool ended_episode = d.ended_episode;
   (*engine)->FlushLogs();
   if (flags->json()) {
     JsonObject json = DecisionJson(d);
