@@ -18,9 +18,10 @@ namespace {
 
 std::atomic<uint64_t> g_next_engine_id{1};
 
-// Each process's cached clock lags real time by up to a tick (more when
-// the machine is loaded): a start that recent is not clock skew.
-constexpr int64_t kCachedClockToleranceNs = 250'000'000;
+// Each process's cached clock lags real time by up to a tick (the idle one
+// is 200 ms; more when the machine is loaded): a start that recent is not
+// clock skew.
+constexpr int64_t kCachedClockToleranceNs = 500'000'000;
 
 }  // namespace
 

@@ -15,7 +15,7 @@
 // the CAS winner logs, so each transition is logged once per host.
 //
 // The cached clock is refreshed by the engine's background thread: every
-// millisecond while the process decides, every 100 ms when it has been idle
+// millisecond while the process decides, every 200 ms when it has been idle
 // for 100 ms (an idle engine costs next to nothing, SPEC 15). Transitions
 // read the precise clock, so a stale cache never backdates a start.
 //
