@@ -16,6 +16,10 @@ constexpr auto kRelaxed = std::memory_order_relaxed;
 constexpr auto kAcquire = std::memory_order_acquire;
 constexpr auto kRelease = std::memory_order_release;
 
+// How often a claim that finds the table full may reclaim on demand (the
+// background thread also reclaims every few seconds).
+constexpr int64_t kFullTableReclaimIntervalNs = 100'000'000;
+
 pid_t OwnerPid(uint64_t owner) { return static_cast<pid_t>(owner >> 32); }
 
 uint64_t SumDecisions(const ProcessSlot& slot) {
@@ -108,7 +112,14 @@ ProcessSlot* SlotRegistry::ClaimForThisThread() noexcept {
     }
     for (int round = 0; layout_ != nullptr && found == nullptr && round < 2;
          ++round) {
-      if (round == 1) ReclaimDead();
+      if (round == 1) {
+        // Judging every owner reads /proc for each: while the table stays
+        // full under thread churn, not once per new thread.
+        const int64_t now = MonotonicCoarseNowNs();
+        if (now - last_full_reclaim_ns_ < kFullTableReclaimIntervalNs) break;
+        last_full_reclaim_ns_ = now;
+        ReclaimDead();
+      }
       for (uint32_t i = 0; i < kSlotCapacity && found == nullptr; ++i) {
         ProcessSlot& candidate = layout_->slots[i];
         uint64_t expected = 0;

@@ -110,6 +110,7 @@ class SlotRegistry {
   std::vector<std::unique_ptr<ProcessSlot>> local_slots_;
   std::vector<ProcessSlot*> free_local_;
   bool table_full_notice_ = false;
+  int64_t last_full_reclaim_ns_ = 0;  // CLOCK_MONOTONIC_COARSE
   uint64_t last_decisions_ = 0;
 };
 
