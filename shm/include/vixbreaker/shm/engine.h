@@ -155,6 +155,9 @@ class Engine : public EventSink {
   std::optional<MirrorRegion> mirror_region();
   // For the rolling window (window.h), the one writer of its region.
   Window* window_region() { return layout_ ? &layout_->window : nullptr; }
+  // For the rolling window: in a forked child that has not decided yet,
+  // starts the background thread that keeps clock() fresh (see fork()).
+  void EnsureBackground() noexcept;
 
   // The engine's event queue (EventSink): never blocks; a full queue drops
   // the event and counts it in the segment.
