@@ -47,7 +47,11 @@ struct ScopeSync {
   uint64_t confirmed_generation = 0;
   // The remote start this mirror cached in the segment (0: none).
   int64_t cached_remote_ns = 0;
-  uint64_t generation = 0;     // the entry's, when discovered
+  // What this holder last read from Redis for that cache (0: no key), and
+  // in which connection generation; kept when the cache is cleared.
+  int64_t seen_remote_ns = 0;
+  uint64_t seen_generation = 0;
+  uint64_t generation = 0;  // the entry's, when discovered
   int64_t last_expire_ns = 0;  // monotonic
   int64_t refreshed_panic_ns = 0;
   int64_t retry_after_ns = 0;  // monotonic: after an error reply, no hammering
@@ -123,6 +127,9 @@ class Mirror::Loop {
                       int64_t start_ns);
   void EndLocalFromRemote(ScopeSync& s, int64_t word);
   void CacheRemote(ScopeSync& s, int64_t start_ns);
+  // Whether this holder read `start_ns` for its cache before a reconnect
+  // or a new run id: if the key is gone now, Redis may have lost it.
+  bool SeenBeforeThisConnection(const ScopeSync& s, int64_t start_ns) const;
   void RefreshExpiry(ScopeSync& s, int64_t now);
   void Announce(const ScopeSync& s, absl::string_view op,
                 absl::string_view value);

@@ -52,9 +52,11 @@ void Mirror::Loop::DiscoverScopes() {
     s.name = shm::ReadScopeName(sc);
     s.key = KeyForScope(options_.key_prefix, s.name);
     s.channel = ChannelForKey(s.key);
-    // A previous holder's knowledge, so its episode can still be ended.
+    // A previous holder's knowledge, so its episode can still be ended. Its
+    // remote cache is not this holder's to vouch for: a holder that died
+    // could not clear it (SPEC 3); this holder's first poll fills it again.
     s.published_ns = sc.mirror_published_ns.load(kRelaxed);
-    s.cached_remote_ns = sc.remote_start_ns.load(kRelaxed);
+    if (sc.remote_start_ns.load(kRelaxed) != 0) episodes_.ClearRemoteCache(h);
     subscribe.push_back(s.channel);
   }
   if (sub_ != nullptr && subscribe.size() > 1) {
@@ -110,6 +112,15 @@ void Mirror::Loop::CacheRemote(ScopeSync& s, int64_t start_ns) {
     episodes_.CacheRemote(handle(s), start_ns, CacheDeadline());
   }
   s.cached_remote_ns = start_ns;
+  s.seen_remote_ns = start_ns;
+  s.seen_generation = generation_;
+}
+
+bool Mirror::Loop::SeenBeforeThisConnection(const ScopeSync& s,
+                                            int64_t start_ns) const {
+  return s.seen_remote_ns != 0 &&
+         EpisodeWord::Normalize(s.seen_remote_ns) == start_ns &&
+         s.seen_generation != generation_;
 }
 
 void Mirror::Loop::ClearRemoteCaches() {
@@ -174,14 +185,19 @@ void Mirror::Loop::PublishLocal(ScopeSync& s, int64_t word, uint64_t started,
   const int64_t start = EpisodeWord::StartNs(word);
   const bool forced = EpisodeWord::Forced(word);
   const std::string text = Seconds(start);
-  // Adopted from our cache: only confirm, never write it back to Redis
-  // (it may have been deleted there since, SPEC 3).
+  // Adopted from the cache: only confirm it, never write it back (it may
+  // have been deleted since, SPEC 3). But if this holder read it before a
+  // reconnect or a new run id, Redis may have lost it (a restart, a
+  // promoted replica): then it is the fleet's start and is published again
+  // (SET NX, like any local start). A start this holder cannot vouch for
+  // (a previous holder's cache) is only confirmed.
   const bool from_cache = EpisodeWord::Unconfirmed(word);
+  const bool confirm_only = from_cache && !SeenBeforeThisConnection(s, start);
   // The lag reported is this exchange's round trip: Redis latency, never
   // the age of the episode (SPEC 5).
   const auto sent = std::chrono::steady_clock::now();
   bool wrote = false;
-  if (!from_cache) {
+  if (!confirm_only) {
     std::vector<std::string> set = {"SET", s.key, text, "EX",
                                     absl::StrCat(kKeyTtlSeconds)};
     if (!forced) set.push_back("NX");  // an admin's force overwrites
@@ -196,9 +212,10 @@ void Mirror::Loop::PublishLocal(ScopeSync& s, int64_t word, uint64_t started,
   std::optional<Reply> r = Exec({"GET", s.key});
   if (!r.has_value()) return;
   const KeyRead read = Classify(s, *r);
-  if (read.kind != KeyRead::Kind::kValid && from_cache) {
-    // The cached start is gone from Redis (or unreadable): this host's
-    // panic goes on with its own start; the next scan publishes it.
+  if (from_cache && (read.kind == KeyRead::Kind::kInvalid ||
+                     (read.kind == KeyRead::Kind::kMissing && confirm_only))) {
+    // The cached start was deleted from Redis (or is unreadable): this
+    // host's panic goes on with its own start; the next scan publishes it.
     CacheRemote(s, 0);
     episodes_.ReplaceWithOwnStart(handle(s), word);
     return;
@@ -231,7 +248,7 @@ void Mirror::Loop::PublishLocal(ScopeSync& s, int64_t word, uint64_t started,
   s.refreshed_panic_ns = wrote ? sc.last_panic_ns.load(kRelaxed) : 0;
   CacheRemote(s, 0);
   if (!wrote) return;
-  if (republish) {
+  if (republish || from_cache) {
     std::string fields = ",\"scope\":";
     shm::AppendJsonString(s.name, &fields);
     absl::StrAppend(&fields, ",\"episode_start\":", Seconds(read.start_ns),

@@ -46,8 +46,6 @@ Engine::Engine(EngineOptions options, Policy policy)
   const EpisodeRules rules{
       deadman_ns_,
       *SecondsToNs(options_.config.episode.clear_after_s, "clear_after")};
-  episodes_ = std::make_unique<EpisodeWriter>(policy_, rules, pid_,
-                                              options_.clock, *this);
   absl::StatusOr<std::unique_ptr<Segment>> segment =
       Segment::OpenOrCreate(options_.segment);
   if (segment.ok()) {
@@ -68,6 +66,8 @@ Engine::Engine(EngineOptions options, Policy policy)
                      .Str("error", segment_status_.ToString())
                      .Done());
   }
+  episodes_ = std::make_unique<EpisodeWriter>(policy_, rules, pid_,
+                                              options_.clock, sink());
   slots_ = std::make_unique<SlotRegistry>(layout_, id_, &Engine::ChildAfterFork,
                                           this);
   // Opening may have waited for a creator: start from a fresh time.
@@ -94,12 +94,9 @@ Engine::~Engine() {
   slots_.reset();  // returns this process's slots
 }
 
-void Engine::Push(const Event& event) noexcept {
-  if (options_.log_fd < 0) return;
-  if (!events_.TryPush(event) && layout_ != nullptr) {
-    layout_->counters.log_events_dropped.fetch_add(1,
-                                                   std::memory_order_relaxed);
-  }
+EventSink Engine::sink() noexcept {
+  return EventSink(options_.log_fd < 0 ? nullptr : &events_,
+                   layout_ ? &layout_->counters.log_events_dropped : nullptr);
 }
 
 std::optional<Engine::MirrorRegion> Engine::mirror_region() {
@@ -127,6 +124,23 @@ Decision Engine::FinishUnusual(ScopeHandle handle, int64_t word, int64_t now,
   if (EpisodeWord::Forced(word)) d.reason = Reason::kForced;
   Bump(ThisThreadSlot()->decisions[static_cast<int>(d.mode)]);
   return d;
+}
+
+void Engine::Remember(const Scope* scope, int64_t word, int64_t now,
+                      int64_t last_panic, Stakes stakes) noexcept {
+  internal::ThreadSlotCache& cache = internal::t_slot_cache;
+  if (cache.engine_id[way_] != id_) return;  // claimed by this decision
+  const int64_t start = EpisodeWord::StartNs(word);
+  if (now < start) return;
+  const int tier = policy_.TierForAge(now - start, stakes);
+  const int64_t from = start + policy_.TierStartNs(stakes, tier);
+  const int64_t tier_end = policy_.TierEndNs(stakes, tier);
+  const int64_t tier_until =
+      tier_end > INT64_MAX - start ? INT64_MAX : start + tier_end;
+  const int64_t until = std::min(tier_until, last_panic + slow_after_ns_);
+  if (until <= now) return;
+  cache.memo[way_][static_cast<int>(stakes)] = {
+      scope, word, from, static_cast<uint64_t>(until - from), tier};
 }
 
 int64_t Engine::ReloadTorn(ScopeHandle handle, int64_t* last_panic) noexcept {

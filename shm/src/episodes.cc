@@ -25,7 +25,7 @@ void Bump(AtomicU64& counter) { counter.fetch_add(1, kRelaxed); }
 
 EpisodeWriter::EpisodeWriter(const Policy& policy, EpisodeRules rules,
                              pid_t self, const CachedClock* test_clock,
-                             EventSink& sink)
+                             EventSink sink)
     : policy_(policy),
       rules_(rules),
       self_(self),
@@ -144,6 +144,12 @@ bool EpisodeWriter::ObserveCalmOfRemote(ScopeHandle handle) noexcept {
   Scope& s = *handle.scope;
   int64_t remote = s.remote_start_ns.load(kAcquire);
   if (remote == 0) return false;
+  // clear_after holds for a remote episode too (SPEC 3): not calm that
+  // long yet, it goes on (the first call starts the calm period).
+  if (rules_.clear_after_ns > 0) {
+    const int64_t now = PreciseNowNs();
+    if (ObserveCalm(s, remote, now, /*last_panic=*/now) != 0) return false;
+  }
   const bool valid =
       MonotonicNowNs() < s.remote_valid_until_mono_ns.load(kAcquire);
   if (!s.remote_start_ns.compare_exchange_strong(remote, 0, kAcqRel)) {
@@ -259,6 +265,8 @@ void EpisodeWriter::CacheRemote(ScopeHandle handle, int64_t start_ns,
   // The deadline first: a start is never visible with an older deadline.
   s.remote_valid_until_mono_ns.store(valid_until_mono_ns, kRelease);
   if (s.remote_start_ns.load(kRelaxed) != start_ns) {
+    // Another remote episode: calm seen before it does not count for it.
+    if (s.episode.load(kAcquire) == 0) s.calm_since_ns.store(0, kRelaxed);
     s.remote_start_ns.store(start_ns, kRelease);
   }
 }

@@ -154,6 +154,7 @@ ProcessSlot* SlotRegistry::ClaimForThisThread() noexcept {
   internal::ThreadSlotCache& cache = internal::t_slot_cache;
   cache.engine_id[way_] = engine_id_;
   cache.slot[way_] = found;
+  for (internal::DecisionMemo& memo : cache.memo[way_]) memo = {};
   return found;
 }
 

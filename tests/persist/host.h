@@ -40,13 +40,16 @@ inline persist::MirrorOptions FastMirrorOptions(const std::string& url) {
 
 class Host {
  public:
-  explicit Host(const std::string& tag) : segment_(tag) {
+  // `config`: the engine's policy and episode rules (clear_after).
+  explicit Host(const std::string& tag, const Config& config = {})
+      : segment_(tag) {
     log_path_ = log_dir_.path() + "/log.jsonl";
     log_fd_ = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
                    0600);
     shm::EngineOptions options;
     options.segment.name = segment_.name();
     options.log_fd = log_fd_;
+    options.config = config;
     auto engine = shm::Engine::Open(options);
     EXPECT_TRUE(engine.ok()) << engine.status();
     if (engine.ok()) engine_ = *std::move(engine);
@@ -77,12 +80,15 @@ class Host {
   const shm::Scope& Global() const { return *engine_->global_scope().scope; }
   const std::string& segment() const { return segment_.name(); }
 
-  Decision Decide(Status status, shm::ScopeHandle scope) {
+  Decision Decide(Status status, shm::ScopeHandle scope,
+                  Stakes stakes = Stakes::kHigh) {
     BaseTtl base;
     BaseTtl::FromSeconds(60, &base);
-    return engine_->Decide(scope, status, base, Stakes::kHigh);
+    return engine_->Decide(scope, status, base, stakes);
   }
-  Decision Panic() { return Decide(Status::kPanic, global()); }
+  Decision Panic(Stakes stakes = Stakes::kHigh) {
+    return Decide(Status::kPanic, global(), stakes);
+  }
   Decision Calm() { return Decide(Status::kNormal, global()); }
   shm::EpisodeSnapshot Episode() { return engine_->Snapshot(global()); }
   persist::HealthSnapshot Health() { return persist::ReadHealth(layout()); }

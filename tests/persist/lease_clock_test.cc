@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "host.h"
+#include "mirror_child.h"
 #include "redis_harness.h"
 #include "vixbreaker/shm/clock.h"
 #include "vixbreaker/shm/process.h"
@@ -38,13 +39,6 @@ std::unique_ptr<Child> StartHolder(const std::string& url,
           "--policy", policy, "--poll-interval", "0.2", "--lease", "1",
           "--connect-timeout", "0.1", "--command-timeout", "0.1"},
       std::vector<std::string>{"VIX_TEST_LOG=" + log});
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
 }
 
 class LeaseClockTest : public ::testing::Test {

@@ -3,11 +3,8 @@
 #include <signal.h>
 #include <sys/wait.h>
 
-#include <atomic>
 #include <cstdio>
 #include <map>
-#include <mutex>
-#include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -15,6 +12,8 @@
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 #include "host.h"
+#include "mirror_child.h"
+#include "monitor.h"
 #include "redis_harness.h"
 #include "vixbreaker/persist/wire.h"
 
@@ -23,42 +22,6 @@ namespace {
 
 constexpr char kKey[] = "brain:panic_start_ts";
 constexpr absl::Duration kLease = absl::Seconds(1);
-
-std::vector<std::string> MirrorArgs(const std::string& url,
-                                    const std::string& segment) {
-  return {kVixctl,
-          "mirror",
-          "--redis",
-          url,
-          "--segment",
-          segment,
-          "--poll-interval",
-          "0.2",
-          "--lease",
-          "1",
-          "--connect-timeout",
-          "0.1",
-          "--command-timeout",
-          "0.1"};
-}
-
-// `vixctl mirror` with its stderr (the JSON log) appended to `log`.
-std::unique_ptr<Child> StartMirrorProcess(const std::string& url,
-                                          const std::string& segment,
-                                          const std::string& log) {
-  std::vector<std::string> argv = {"/bin/sh", "-c",
-                                   "exec \"$0\" \"$@\" 2>>\"$VIX_TEST_LOG\""};
-  for (const std::string& a : MirrorArgs(url, segment)) argv.push_back(a);
-  return std::make_unique<Child>(
-      argv, std::vector<std::string>{"VIX_TEST_LOG=" + log});
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 int64_t Holder(Host& host) { return host.Health().lease_holder_pid; }
 
@@ -168,38 +131,6 @@ TEST(VixctlMirrorTest, SigkilledHolderHandsTheLeaseOverWithinTwoLeasePeriods) {
   EndAndUnpublish(host, client);
   StartAndPublish(host, client);
 }
-
-// One MONITOR connection records who sends every write.
-class Monitor {
- public:
-  explicit Monitor(const RedisServer& redis) : client_(redis) {
-    EXPECT_EQ(client_.Command({"MONITOR"}).str, "OK");
-    thread_ = std::thread([this] {
-      while (!stop_.load()) {
-        std::optional<TestReply> r = client_.ReadReply(absl::Milliseconds(20));
-        if (!r.has_value()) continue;
-        std::lock_guard<std::mutex> lock(mu_);
-        lines_.push_back(r->str);
-      }
-    });
-  }
-  ~Monitor() { Stop(); }
-  void Stop() {
-    stop_.store(true);
-    if (thread_.joinable()) thread_.join();
-  }
-  std::vector<std::string> lines() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return lines_;
-  }
-
- private:
-  RedisClient client_;
-  std::atomic<bool> stop_{false};
-  std::mutex mu_;
-  std::vector<std::string> lines_;
-  std::thread thread_;
-};
 
 // addr -> client name, from CLIENT LIST (names are vixmirror-<pid>[-sub]).
 void RecordClientNames(RedisClient& client,

@@ -1,7 +1,8 @@
 // The engine's side of the mirror's remote cache (SPEC 3): an adopted start
 // stays cautious until confirmed, falls back to this host's own start, and a
-// calm host ends a remote episode it only knows from the cache, once. The
-// basic adopt / expire / calm cases are in engine_test.cc.
+// calm host ends a remote episode it only knows from the cache, once (after
+// clear_after, as a local one). The basic adopt / expire / calm cases are in
+// engine_test.cc.
 #include "engine_fixture.h"
 #include "gtest/gtest.h"
 #include "test_util.h"
@@ -105,6 +106,43 @@ TEST_F(RemoteCacheTest, CalmEndsALocalEpisodeAdoptedFromTheCache) {
   EXPECT_TRUE(calm.ended_episode);
   EXPECT_EQ(Word(), 0);
   EXPECT_EQ(calm.mode, Mode::kNormal);
+}
+
+// clear_after holds for a remote episode as for a local one (SPEC 3), and
+// its calm period begins with that episode, not with calm seen before it.
+TEST(RemoteCacheClearAfterTest, CalmEndsARemoteEpisodeOnlyAfterClearAfter) {
+  testing::ScopedSegmentName segment("remote-clear");
+  CachedClock clock{kT0};
+  LogFile log;
+  Config config;
+  config.episode.clear_after_s = 30;
+  std::unique_ptr<Engine> engine = OpenTestEngine(
+      segment.name(), log, &clock, kDefaultScopeCapacity, config);
+  ASSERT_NE(engine, nullptr);
+  const ScopeHandle global = engine->global_scope();
+  auto cache = [&](int64_t start_ns) {
+    engine->episodes()->CacheRemote(global, start_ns,
+                                    MonotonicNowNs() + 600 * kSecond);
+  };
+  auto calm = [&](int64_t at) {
+    clock.SetNs(at);
+    return engine->Decide(global, Status::kNormal, Ttl(60), Stakes::kHigh);
+  };
+
+  cache(kT0 - 5 * kMinute);
+  EXPECT_FALSE(calm(kT0).ended_episode) << "first calm: the period begins";
+  EXPECT_FALSE(calm(kT0 + 29 * kSecond).ended_episode);
+  EXPECT_EQ(engine->episodes()->TakeRemoteEndRequest(global), 0)
+      << "nothing for the mirror to delete yet";
+  cache(kT0 + 10 * kSecond);  // that episode ended; another one is cached
+  EXPECT_FALSE(calm(kT0 + 31 * kSecond).ended_episode)
+      << "calm seen before this episode counted for it";
+  EXPECT_FALSE(calm(kT0 + 60 * kSecond).ended_episode);
+  const Decision ended = calm(kT0 + 61 * kSecond);
+  EXPECT_TRUE(ended.ended_episode);
+  EXPECT_EQ(ended.mode, Mode::kNormal);
+  EXPECT_EQ(engine->episodes()->TakeRemoteEndRequest(global),
+            EpisodeWord::Normalize(kT0 + 10 * kSecond));
 }
 
 }  // namespace

@@ -65,9 +65,18 @@ class Policy {
   // count that as an anomaly. Reason is kTier; the engine may override it.
   Decision DecideForAge(int64_t age_ns, BaseTtl base_ttl,
                         Stakes stakes) const noexcept {
+    return DecideForTier(TierForAge(age_ns, stakes), base_ttl, stakes);
+  }
+  // The tier (1..4) of an episode `age_ns` old.
+  int TierForAge(int64_t age_ns, Stakes stakes) const noexcept {
     const StakesRow& row = rows_[static_cast<int>(stakes)];
-    int tier = 1 + (age_ns >= row.from_ns[0]) + (age_ns >= row.from_ns[1]) +
-               (age_ns >= row.from_ns[2]);
+    return 1 + (age_ns >= row.from_ns[0]) + (age_ns >= row.from_ns[1]) +
+           (age_ns >= row.from_ns[2]);
+  }
+  // The decision of `tier` (1..4), whatever the age within it.
+  Decision DecideForTier(int tier, BaseTtl base_ttl,
+                         Stakes stakes) const noexcept {
+    const StakesRow& row = rows_[static_cast<int>(stakes)];
     // Branch-free cap: base | kMax is kMax when capping is off.
     const int32_t ttl = std::min(row.ttl_seconds[tier - 1],
                                  base_ttl.seconds() | uncapped_mask_);
@@ -78,6 +87,10 @@ class Policy {
     d.stakes = stakes;
     d.reason = Reason::kTier;
     return d;
+  }
+  // The age at which `tier` (1..4) ends: INT64_MAX for tier 4.
+  int64_t TierEndNs(Stakes stakes, int tier) const noexcept {
+    return tier == 4 ? INT64_MAX : TierStartNs(stakes, tier + 1);
   }
 
   // The decision when no episode is active: the base TTL, NORMAL, tier 0.
@@ -102,9 +115,9 @@ class Policy {
     return d;
   }
 
-  // Start of tier `tier` (2..4) for `stakes`, in nanoseconds of age.
-  int64_t TierStartNs(Stakes stakes, int tier) const {
-    return rows_[static_cast<int>(stakes)].from_ns[tier - 2];
+  // Start of tier `tier` (1..4) for `stakes`, in nanoseconds of age.
+  int64_t TierStartNs(Stakes stakes, int tier) const noexcept {
+    return tier == 1 ? 0 : rows_[static_cast<int>(stakes)].from_ns[tier - 2];
   }
   const PolicyConfig& config() const { return config_; }
 

@@ -90,12 +90,12 @@ struct EpisodeSnapshot {
   uint64_t episodes_ended = 0;
 };
 
-class Engine : public EventSink {
+class Engine {
  public:
   // Fails only on an invalid configuration; a segment that cannot be
   // attached yields a fail-safe engine (see segment_status()).
   static absl::StatusOr<std::unique_ptr<Engine>> Open(EngineOptions options);
-  ~Engine() override;
+  ~Engine();
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
@@ -159,16 +159,16 @@ class Engine : public EventSink {
   // starts the background thread that keeps clock() fresh (see fork()).
   void EnsureBackground() noexcept;
 
-  // The engine's event queue (EventSink): never blocks; a full queue drops
-  // the event and counts it in the segment.
-  void Push(const Event& event) noexcept override;
-
   // Writes queued log events now, waiting at most `max_wait` for a stalled
   // log reader. For short-lived tools before they exit.
   void FlushLogs(absl::Duration max_wait = absl::Milliseconds(100));
 
  private:
   explicit Engine(EngineOptions options, Policy policy);
+
+  // To the event queue (see EventSink): never blocks.
+  void Push(const Event& event) noexcept { sink().Push(event); }
+  EventSink sink() noexcept;
 
   Decision DecideWithoutSegment(Status status, BaseTtl base_ttl,
                                 Stakes stakes) noexcept;
@@ -187,8 +187,16 @@ class Engine : public EventSink {
   bool DrainLogs() noexcept;
   static void ChildAfterFork(void* engine);
 
+  Decision DecidePanic(ScopeHandle scope, int64_t word, int64_t now,
+                       BaseTtl base_ttl, Stakes stakes) noexcept;
+  Decision DecideCalm(ScopeHandle scope, int64_t word, int64_t now,
+                      BaseTtl base_ttl, Stakes stakes) noexcept;
   Decision Finish(ScopeHandle scope, int64_t word, int64_t now,
                   BaseTtl base_ttl, Stakes stakes) noexcept;
+  // Fills this thread's memo (slots.h) for a plain episode word observed at
+  // `now` with `last_panic`: valid within its tier until a refresh is due.
+  void Remember(const Scope* scope, int64_t word, int64_t now,
+                int64_t last_panic, Stakes stakes) noexcept;
   // This thread's slot: one thread-local load in the engine's cache way.
   ProcessSlot* ThisThreadSlot() noexcept {
     internal::ThreadSlotCache& cache = internal::t_slot_cache;
@@ -243,43 +251,80 @@ inline Decision Engine::Decide(ScopeHandle handle, Status status,
     return DecideWithoutSegment(status, base_ttl, stakes);
   }
   const int64_t now = clock_->NowNs();
-  int64_t word = scope->episode.load(std::memory_order_acquire);
-  int64_t last_panic = scope->last_panic_ns.load(std::memory_order_acquire);
-  // A removed scope's handle, or a word torn from the last_panic_ns of the
-  // process restarting it (episodes.h, rule 2): both lines are already in
-  // cache, so these are L1 hits.
-  if (VIX_UNLIKELY((GenerationOf(*scope, std::memory_order_relaxed) !=
-                    handle.generation) |
-                   (scope->episode.load(std::memory_order_acquire) != word))) {
-    if (GenerationOf(*scope, std::memory_order_relaxed) != handle.generation) {
-      return StaleScope(status, base_ttl, stakes);
-    }
-    word = ReloadTorn(handle, &last_panic);
+  const int64_t word = scope->episode.load(std::memory_order_acquire);
+  // A removed scope's handle: the line is already in cache (an L1 hit).
+  if (VIX_UNLIKELY(GenerationOf(*scope, std::memory_order_relaxed) !=
+                   handle.generation)) {
+    return StaleScope(status, base_ttl, stakes);
   }
-  if (status == Status::kPanic) {
-    // One branch for the rare cases: no episode, a refresh (or expiry) due,
-    // a calm period to cancel.
-    bool first_writer = false;
-    const int64_t calm_since =
-        scope->calm_since_ns.load(std::memory_order_relaxed);
-    if (VIX_UNLIKELY((word == 0) | (now - last_panic >= slow_after_ns_) |
-                     (calm_since != 0))) {
-      bool stale = false;
-      word = episodes_->ObservePanic(handle, word, now, last_panic,
-                                     &first_writer, &stale);
-      if (VIX_UNLIKELY(stale)) return StaleScope(status, base_ttl, stakes);
-    }
-    Decision d = Finish(handle, word, now, base_ttl, stakes);
-    d.first_writer = first_writer;
+  if (status != Status::kPanic)
+    return DecideCalm(handle, word, now, base_ttl, stakes);
+  // The steady state: the thread's last decision for this engine and stakes
+  // still holds (same episode word, same tier, no refresh due, no calm
+  // period to cancel).
+  internal::ThreadSlotCache& cache = internal::t_slot_cache;
+  const internal::DecisionMemo& memo =
+      cache.memo[way_][static_cast<int>(stakes)];
+  if (VIX_LIKELY(cache.engine_id[way_] == id_ && memo.scope == scope &&
+                 memo.word == word &&
+                 static_cast<uint64_t>(now - memo.from_ns) < memo.span_ns &&
+                 scope->calm_since_ns.load(std::memory_order_relaxed) == 0)) {
+    Decision d = policy_.DecideForTier(memo.tier, base_ttl, stakes);
+    d.episode_start_ns = EpisodeWord::StartNs(word);
+    Bump(cache.slot[way_]->decisions[static_cast<int>(d.mode)]);
     if (VIX_UNLIKELY(mirror_hot_->strict.load(std::memory_order_relaxed) !=
                      0)) {
       d = StrictFailsafe(d, base_ttl, now);
     }
     return d;
   }
+  return DecidePanic(handle, word, now, base_ttl, stakes);
+}
+
+inline Decision Engine::DecidePanic(ScopeHandle handle, int64_t word,
+                                    int64_t now, BaseTtl base_ttl,
+                                    Stakes stakes) noexcept {
+  Scope* scope = handle.scope;
+  int64_t last_panic = scope->last_panic_ns.load(std::memory_order_acquire);
+  // A word torn from the last_panic_ns of the process restarting it
+  // (episodes.h, rule 2): an L1 hit.
+  if (VIX_UNLIKELY(scope->episode.load(std::memory_order_acquire) != word)) {
+    word = ReloadTorn(handle, &last_panic);
+  }
+  // One branch for the rare cases: no episode, a refresh (or expiry) due, a
+  // calm period to cancel.
+  bool first_writer = false;
+  const int64_t calm_since =
+      scope->calm_since_ns.load(std::memory_order_relaxed);
+  if (VIX_UNLIKELY((word == 0) | (now - last_panic >= slow_after_ns_) |
+                   (calm_since != 0))) {
+    bool stale = false;
+    word = episodes_->ObservePanic(handle, word, now, last_panic, &first_writer,
+                                   &stale);
+    if (VIX_UNLIKELY(stale))
+      return StaleScope(Status::kPanic, base_ttl, stakes);
+  } else if ((word & EpisodeWord::kFlagBits) == 0) {
+    Remember(scope, word, now, last_panic, stakes);
+  }
+  Decision d = Finish(handle, word, now, base_ttl, stakes);
+  d.first_writer = first_writer;
+  if (VIX_UNLIKELY(mirror_hot_->strict.load(std::memory_order_relaxed) != 0)) {
+    d = StrictFailsafe(d, base_ttl, now);
+  }
+  return d;
+}
+
+inline Decision Engine::DecideCalm(ScopeHandle handle, int64_t word,
+                                   int64_t now, BaseTtl base_ttl,
+                                   Stakes stakes) noexcept {
+  Scope* scope = handle.scope;
   if (word != 0) {
-    if (VIX_UNLIKELY(episodes_->ObserveCalm(*scope, word, now, last_panic) ==
-                     0)) {
+    int64_t last_panic = scope->last_panic_ns.load(std::memory_order_acquire);
+    if (VIX_UNLIKELY(scope->episode.load(std::memory_order_acquire) != word)) {
+      word = ReloadTorn(handle, &last_panic);
+    }
+    if (VIX_UNLIKELY(word != 0 && episodes_->ObserveCalm(*scope, word, now,
+                                                         last_panic) == 0)) {
       Decision d = Finish(handle, 0, now, base_ttl, stakes);
       d.ended_episode =
           episodes_->End(handle, word, now,

@@ -39,11 +39,22 @@ inline constexpr int64_t kRefreshIntervalNs = 1'000'000'000;
 // rejected (Redis): the mirror's default allowed clock lead.
 inline constexpr int64_t kMaxClockAheadNs = 3600'000'000'000;
 
-// Where transitions' events go (the engine's queue). Never blocks.
+// Where transitions' events go: the engine's queue, or nowhere when logging
+// is off. Never blocks; an event a full queue refuses is counted in
+// `dropped` (the segment's counter; null without a segment). A plain value,
+// not an interface: the engine needs no vtable.
 class EventSink {
  public:
-  virtual ~EventSink() = default;
-  virtual void Push(const Event& event) noexcept = 0;
+  EventSink(EventQueue* queue, AtomicU64* dropped)
+      : queue_(queue), dropped_(dropped) {}
+  void Push(const Event& event) const noexcept {
+    if (queue_ == nullptr || queue_->TryPush(event)) return;
+    if (dropped_ != nullptr) dropped_->fetch_add(1, std::memory_order_relaxed);
+  }
+
+ private:
+  EventQueue* queue_;
+  AtomicU64* dropped_;
 };
 
 struct EpisodeRules {
@@ -56,7 +67,7 @@ class EpisodeWriter {
   // `test_clock`: null in production (transitions read CLOCK_REALTIME);
   // tests pass their injected clock, which then is the precise clock too.
   EpisodeWriter(const Policy& policy, EpisodeRules rules, pid_t self,
-                const CachedClock* test_clock, EventSink& sink);
+                const CachedClock* test_clock, EventSink sink);
 
   const EpisodeRules& rules() const { return rules_; }
   int64_t PreciseNowNs() const noexcept;
@@ -79,7 +90,8 @@ class EpisodeWriter {
   bool End(ScopeHandle scope, int64_t word, int64_t now,
            EndCause cause) noexcept;
   // Calm with no local episode while the mirror has a remote start cached:
-  // ends that remote episode (the mirror deletes the key). True if it did.
+  // ends that remote episode (the mirror deletes the key) once calm has
+  // lasted clear_after, as for a local one. True if it did.
   bool ObserveCalmOfRemote(ScopeHandle scope) noexcept;
 
   // ---- admin --------------------------------------------------------
@@ -127,7 +139,7 @@ class EpisodeWriter {
   EpisodeRules rules_;
   pid_t self_;
   const CachedClock* test_clock_;
-  EventSink& sink_;
+  const EventSink sink_;
 };
 
 inline int64_t EpisodeWriter::ObserveCalm(Scope& scope, int64_t word,

@@ -25,6 +25,7 @@
 #include <mutex>
 #include <vector>
 
+#include "vixbreaker/core/types.h"
 #include "vixbreaker/shm/event_log.h"
 #include "vixbreaker/shm/layout.h"
 
@@ -32,11 +33,25 @@ namespace vix::shm {
 
 namespace internal {
 inline constexpr uint32_t kThreadCacheWays = 8;
+// The last panic decision of a thread for one engine and stakes: while the
+// scope's episode word is the same and the cached clock is inside
+// [from_ns, from_ns + span_ns) (the tier, cut at the scope's next refresh),
+// the decision is the same, so the hot path skips the rare-case checks and
+// the tier arithmetic. Thread-local: costs no shared write.
+struct DecisionMemo {
+  const Scope* scope;  // null: empty
+  int64_t word;
+  int64_t from_ns;
+  uint64_t span_ns;  // compared unsigned: a clock stepped back misses
+  int32_t tier;
+};
 // Constant-initialised and trivially destructible, so access from the hot
-// path needs no TLS guard.
+// path needs no TLS guard. A way belongs to the engine whose id it holds;
+// its memos are cleared whenever it changes hands.
 struct ThreadSlotCache {
   uint64_t engine_id[kThreadCacheWays];
   ProcessSlot* slot[kThreadCacheWays];
+  DecisionMemo memo[kThreadCacheWays][vix::kStakesCount];
 };
 inline thread_local ThreadSlotCache t_slot_cache{};
 }  // namespace internal
