@@ -43,7 +43,7 @@ void Mirror::Loop::Connect(int64_t now) {
   if (!run_id.ok()) return;
   // Connecting can take several timeouts (more with Sentinel): renew the
   // lease before the second connection.
-  StepLease(WallNow());
+  StepLease(shm::MonotonicNowNs());
   if (!holder_) return;
   co.endpoint = master_;
   co.client_name += "-sub";
@@ -99,7 +99,7 @@ bool Mirror::Loop::ConnectMain(const internal::ConnectionOptions& co) {
   // Asking several sentinels can take a few timeouts: keep the lease (and
   // a stop request) in view between them.
   absl::StatusOr<internal::ResolvedMaster> found = resolver_->Resolve([this] {
-    StepLease(WallNow());
+    StepLease(shm::MonotonicNowNs());
     return holder_ && !stop_.load(std::memory_order_relaxed);
   });
   if (!found.ok()) {
@@ -209,15 +209,14 @@ void Mirror::Loop::CheckRunId(int64_t now) {
 
 void Mirror::Loop::FailConnection(const absl::Status& status,
                                   absl::string_view otherwise_kind) {
-  const int64_t now = WallNow();
   Disconnect();
-  health_.Error(now, status.message());
+  health_.Error(WallNow(), status.message());
   LogErrorOnce(KindOf(status, otherwise_kind), "", status.message());
   // Equal jitter: half the backoff fixed, half random, so a fleet that lost
   // Redis together does not reconnect in lockstep.
   const int64_t half = backoff_ns_ / 2;
   next_connect_ns_ =
-      now + half +
+      shm::MonotonicNowNs() + half +
       static_cast<int64_t>(random_() % static_cast<uint64_t>(half + 1));
   backoff_ns_ = std::min(2 * backoff_ns_, Ns(options_.backoff_max));
 }

@@ -205,7 +205,7 @@ void Mirror::Loop::Run() {
   shm::AppendJsonString(options_.key_prefix, &fields);
   Log("MIRROR_STARTED", fields);
   while (!stop_.load(std::memory_order_relaxed)) {
-    Iterate(WallNow());
+    Iterate(shm::MonotonicNowNs());
     FlushCommandCount();
     WaitForWork();
   }
@@ -266,28 +266,26 @@ void Mirror::Loop::WaitForWork() {
 // ---- the lease ------------------------------------------------------------
 
 void Mirror::Loop::StepLease(int64_t now) {
-  // The lease is a host-local deadline: monotonic, whatever `now` says.
-  const int64_t mono = shm::MonotonicNowNs();
   if (holder_) {
     if (!HoldsLease(region_.lease, pid_)) {
       LoseLease();
-    } else if (mono - last_renew_ns_ >= lease_ns_ / 10) {
-      if (!RenewLease(region_.lease, pid_, mono, lease_ns_)) {
+    } else if (now - last_renew_ns_ >= lease_ns_ / 10) {
+      if (!RenewLease(region_.lease, pid_, now, lease_ns_)) {
         LoseLease();
       } else {
-        last_renew_ns_ = mono;
-        ShowLeaseExpiry(region_.lease, now + lease_ns_);
+        last_renew_ns_ = now;
+        ShowLeaseExpiry(region_.lease, WallNow() + lease_ns_);
       }
     }
     return;
   }
   LeaseAttempt attempt =
-      TryAcquireLease(region_.lease, pid_, start_ticks_, mono, lease_ns_);
+      TryAcquireLease(region_.lease, pid_, start_ticks_, now, lease_ns_);
   if (!attempt.acquired) return;
-  ShowLeaseExpiry(region_.lease, now + lease_ns_);
+  ShowLeaseExpiry(region_.lease, WallNow() + lease_ns_);
   holder_ = true;
   holds_lease_->store(true, std::memory_order_relaxed);
-  last_renew_ns_ = mono;
+  last_renew_ns_ = now;
   health_.Configure(options_.policy == UnhealthyPolicy::kStrict);
   healthy_renewed_ns_ = 0;
   ResetScopesForNewHolder();

@@ -2,6 +2,12 @@
 //   mirror_loop.cc     options, Start, the thread, the lease, logging
 //   mirror_connect.cc  connections, Sentinel resolution and switches, Exec
 //   mirror_sync.cc     the per-scope protocol of SPEC 5
+//
+// Clocks (SPEC 4): every `now` and every *_ns schedule below is
+// CLOCK_MONOTONIC (shm::MonotonicNowNs), so a wall-clock step neither stalls
+// nor hurries polls, refreshes, reconnects or the lease. The wall clock
+// (WallNow, injectable) is read only for what other hosts or people read:
+// a Redis value's plausibility, health and log timestamps.
 #ifndef VIXBREAKER_PERSIST_SRC_MIRROR_LOOP_H_
 #define VIXBREAKER_PERSIST_SRC_MIRROR_LOOP_H_
 
@@ -46,9 +52,9 @@ struct ScopeSync {
   int64_t seen_remote_ns = 0;
   uint64_t seen_generation = 0;
   uint64_t generation = 0;  // the entry's, when discovered
-  int64_t last_expire_ns = 0;
+  int64_t last_expire_ns = 0;  // monotonic
   int64_t refreshed_panic_ns = 0;
-  int64_t retry_after_ns = 0;  // after an error reply, do not hammer
+  int64_t retry_after_ns = 0;  // monotonic: after an error reply, no hammering
   bool poll_now = false;
 };
 
@@ -97,7 +103,7 @@ class Mirror::Loop {
   std::optional<internal::Reply> Exec(const std::vector<std::string>& argv);
   void MarkSuccess();
   void FlushCommandCount();
-  int64_t WallNow() const;
+  int64_t WallNow() const;  // never for a schedule (see top)
   bool connected() const { return conn_ != nullptr; }
 
   // Logging: JSON lines, errors once per kind until they clear.
@@ -116,7 +122,7 @@ class Mirror::Loop {
   void Poll(int64_t now);
   void HandleRead(ScopeSync& s, const internal::Reply& reply, int64_t now,
                   bool from_get);
-  KeyRead Classify(ScopeSync& s, const internal::Reply& reply, int64_t now);
+  KeyRead Classify(ScopeSync& s, const internal::Reply& reply);
   bool AdoptIntoLocal(ScopeSync& s, int64_t word, uint64_t started,
                       int64_t start_ns);
   void EndLocalFromRemote(ScopeSync& s, int64_t word);

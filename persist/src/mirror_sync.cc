@@ -211,7 +211,7 @@ void Mirror::Loop::PublishLocal(ScopeSync& s, int64_t word, uint64_t started,
   }
   std::optional<Reply> r = Exec({"GET", s.key});
   if (!r.has_value()) return;
-  const KeyRead read = Classify(s, *r, now);
+  const KeyRead read = Classify(s, *r);
   if (from_cache && (read.kind == KeyRead::Kind::kInvalid ||
                      (read.kind == KeyRead::Kind::kMissing && confirm_only))) {
     // The cached start was deleted from Redis (or is unreadable): this
@@ -299,7 +299,7 @@ void Mirror::Loop::Poll(int64_t now) {
   }
 }
 
-KeyRead Mirror::Loop::Classify(ScopeSync& s, const Reply& reply, int64_t now) {
+KeyRead Mirror::Loop::Classify(ScopeSync& s, const Reply& reply) {
   KeyRead read;
   if (reply.IsNil()) {
     ClearLoggedErrors(/*connection_kinds=*/false, s.key);
@@ -319,7 +319,8 @@ KeyRead Mirror::Loop::Classify(ScopeSync& s, const Reply& reply, int64_t now) {
     LogErrorOnce("unexpected_reply", s.key, "GET returned a non-string reply");
     return read;
   }
-  const ParsedValue value = ParseRedisValue(reply.str, now, ahead_ns_);
+  // How far ahead a start may be is judged against the fleet's clock.
+  const ParsedValue value = ParseRedisValue(reply.str, WallNow(), ahead_ns_);
   if (value.problem != ValueProblem::kNone) {
     health_.CountInvalidValue();
     LogErrorOnce(ValueProblemName(value.problem), s.key, value.error);
@@ -342,7 +343,7 @@ void Mirror::Loop::HandleRead(ScopeSync& s, const Reply& reply, int64_t now,
     if (!confirm.has_value()) return;
     r = &*confirm;
   }
-  const KeyRead read = Classify(s, *r, now);
+  const KeyRead read = Classify(s, *r);
   if (read.kind == KeyRead::Kind::kInvalid) {
     s.confirmed_generation = 0;  // unknown: a later absence republishes
     return;

@@ -54,15 +54,18 @@ void Engine::ChildAfterFork(void* context) {
   engine->background_running_.store(false, std::memory_order_release);
 }
 
-ProcessSlot* Engine::ClaimSlot() noexcept {
-  if (!background_running_.load(std::memory_order_acquire)) {
-    if (options_.clock == nullptr) own_clock_.SetNs(RealtimeNowNs());
-    bool expected = false;
-    if (background_running_.compare_exchange_strong(
-            expected, true, std::memory_order_acq_rel)) {
-      background_ = std::thread(&Engine::BackgroundLoop, this);
-    }
+void Engine::EnsureBackground() noexcept {
+  if (background_running_.load(std::memory_order_acquire)) return;
+  if (options_.clock == nullptr) own_clock_.SetNs(RealtimeNowNs());
+  bool expected = false;
+  if (background_running_.compare_exchange_strong(expected, true,
+                                                  std::memory_order_acq_rel)) {
+    background_ = std::thread(&Engine::BackgroundLoop, this);
   }
+}
+
+ProcessSlot* Engine::ClaimSlot() noexcept {
+  EnsureBackground();
   return slots_->ClaimForThisThread();
 }
 

@@ -16,6 +16,10 @@ constexpr auto kRelaxed = std::memory_order_relaxed;
 constexpr auto kAcquire = std::memory_order_acquire;
 constexpr auto kRelease = std::memory_order_release;
 
+// How often a claim that finds the table full may reclaim on demand (the
+// background thread also reclaims every few seconds).
+constexpr int64_t kFullTableReclaimIntervalNs = 100'000'000;
+
 pid_t OwnerPid(uint64_t owner) { return static_cast<pid_t>(owner >> 32); }
 
 uint64_t SumDecisions(const ProcessSlot& slot) {
@@ -104,11 +108,18 @@ ProcessSlot* SlotRegistry::ClaimForThisThread() noexcept {
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (const Owned& o : owned_) {
-      if (o.token == token) found = &layout_->slots[o.index];
+      if (o.token == token) found = SlotOf(o);
     }
     for (int round = 0; layout_ != nullptr && found == nullptr && round < 2;
          ++round) {
-      if (round == 1) ReclaimDead();
+      if (round == 1) {
+        // Judging every owner reads /proc for each: while the table stays
+        // full under thread churn, not once per new thread.
+        const int64_t now = MonotonicCoarseNowNs();
+        if (now - last_full_reclaim_ns_ < kFullTableReclaimIntervalNs) break;
+        last_full_reclaim_ns_ = now;
+        ReclaimDead();
+      }
       for (uint32_t i = 0; i < kSlotCapacity && found == nullptr; ++i) {
         ProcessSlot& candidate = layout_->slots[i];
         uint64_t expected = 0;
@@ -124,7 +135,7 @@ ProcessSlot* SlotRegistry::ClaimForThisThread() noexcept {
           candidate.base[c].store(SlotCounter(candidate, c).load(kRelaxed),
                                   kRelaxed);
         }
-        owned_.push_back({i, token});
+        owned_.push_back({i, token, nullptr});
         found = &candidate;
         claimed = true;
       }
@@ -132,8 +143,10 @@ ProcessSlot* SlotRegistry::ClaimForThisThread() noexcept {
     if (found == nullptr) {
       // No segment, or the table is full: a slot in process memory keeps
       // this thread's counters single-writer (not visible to inspectors).
-      private_slots_.push_back(std::make_unique<ProcessSlot>());
-      found = private_slots_.back().get();
+      // It comes back at thread exit like a table slot, and is reused.
+      found = TakeLocalSlot();
+      owned_.push_back({0, token, found});
+      claimed = true;
       table_full_notice_ = layout_ != nullptr;
     }
   }
@@ -150,29 +163,50 @@ bool SlotRegistry::TakeTableFullNotice() noexcept {
   return std::exchange(table_full_notice_, false);
 }
 
+ProcessSlot* SlotRegistry::SlotOf(const Owned& o) noexcept {
+  return o.local != nullptr ? o.local : &layout_->slots[o.index];
+}
+
+ProcessSlot* SlotRegistry::TakeLocalSlot() {
+  if (free_local_.empty()) {
+    local_slots_.push_back(std::make_unique<ProcessSlot>());
+    return local_slots_.back().get();
+  }
+  // Its counters stay, as a table slot's do: the sum never goes down.
+  ProcessSlot* slot = free_local_.back();
+  free_local_.pop_back();
+  return slot;
+}
+
+void SlotRegistry::GiveBack(const Owned& o) noexcept {
+  if (o.local != nullptr) {
+    free_local_.push_back(o.local);
+    return;
+  }
+  ProcessSlot& slot = layout_->slots[o.index];
+  if (slot.owner.load(kAcquire) == o.token) Free(slot);
+}
+
 void SlotRegistry::Release(uint64_t token) noexcept {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = std::find_if(owned_.begin(), owned_.end(),
                          [token](const Owned& o) { return o.token == token; });
   if (it == owned_.end()) return;
-  ProcessSlot& slot = layout_->slots[it->index];
-  if (slot.owner.load(kAcquire) == token) Free(slot);
+  GiveBack(*it);
   owned_.erase(it);
 }
 
 void SlotRegistry::ReleaseAll() noexcept {
   std::lock_guard<std::mutex> lock(mu_);
-  for (const Owned& o : owned_) {
-    ProcessSlot& slot = layout_->slots[o.index];
-    if (slot.owner.load(kAcquire) == o.token) Free(slot);
-  }
+  for (const Owned& o : owned_) GiveBack(o);
   owned_.clear();
 }
 
 void SlotRegistry::ResetAfterFork() noexcept {
   // The parent's slots are the parent's: forget them, never free them.
   owned_.clear();
-  private_slots_.clear();
+  free_local_.clear();
+  local_slots_.clear();
   pid_ = getpid();
   if (on_child_after_fork_ != nullptr) on_child_after_fork_(context_);
 }
@@ -211,7 +245,9 @@ void SlotRegistry::Heartbeat(int64_t now_ns) noexcept {
   std::unique_lock<std::mutex> lock(mu_, std::try_to_lock);
   if (!lock.owns_lock()) return;
   for (const Owned& o : owned_) {
-    layout_->slots[o.index].heartbeat_ns.store(now_ns, kRelaxed);
+    if (o.local == nullptr) {
+      layout_->slots[o.index].heartbeat_ns.store(now_ns, kRelaxed);
+    }
   }
 }
 
@@ -219,10 +255,18 @@ uint64_t SlotRegistry::DecisionsSoFar() noexcept {
   std::unique_lock<std::mutex> lock(mu_, std::try_to_lock);
   if (!lock.owns_lock()) return last_decisions_;
   uint64_t sum = 0;
-  for (const Owned& o : owned_) sum += SumDecisions(layout_->slots[o.index]);
-  for (const auto& p : private_slots_) sum += SumDecisions(*p);
+  for (const Owned& o : owned_) {
+    if (o.local == nullptr) sum += SumDecisions(layout_->slots[o.index]);
+  }
+  // Every local slot, in use or free: their counters are cumulative.
+  for (const auto& p : local_slots_) sum += SumDecisions(*p);
   last_decisions_ = sum;
   return sum;
+}
+
+size_t SlotRegistry::ProcessLocalSlots() noexcept {
+  std::lock_guard<std::mutex> lock(mu_);
+  return local_slots_.size();
 }
 
 }  // namespace vix::shm

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <new>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -161,6 +162,12 @@ class RollingWindow::PendingLog {
     dropped_.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
+  // In a forked child (its only thread): the parent's lines, and cells a
+  // parent thread was filling, are dropped.
+  void Clear() noexcept {
+    for (Cell& cell : cells_)
+      cell.state.store(kFree, std::memory_order_relaxed);
+  }
   // Consumer only (under the window's flush mutex).
   std::vector<WindowTransitionRecord> Drain() {
     std::vector<WindowTransitionRecord> out;
@@ -251,6 +258,7 @@ absl::StatusOr<std::unique_ptr<RollingWindow>> RollingWindow::Open(
 RollingWindow::RollingWindow(Engine& engine, Breaker breaker,
                              const WindowOptions& options)
     : id_(g_next_window_id.fetch_add(1, std::memory_order_relaxed)),
+      engine_(&engine),
       window_(engine.window_region()),
       clock_(&engine.clock()),
       breaker_(std::move(breaker)),
@@ -263,9 +271,11 @@ RollingWindow::RollingWindow(Engine& engine, Breaker breaker,
   if (log_fd_ >= 0) {
     background_ = std::thread(&RollingWindow::BackgroundLoop, this);
   }
+  RegisterForFork();
 }
 
 RollingWindow::~RollingWindow() {
+  UnregisterForFork();
   stop_.store(true, std::memory_order_relaxed);
   if (background_.joinable()) background_.join();
   FlushLogs();
@@ -289,7 +299,21 @@ void RollingWindow::FlushLogs() {
   }
 }
 
+void RollingWindow::ResetAfterFork() noexcept {
+  // The only thread of the child: the parent's log thread does not exist
+  // here, so its handle is abandoned (never joined), and a lock it may have
+  // held is made anew. Queued lines are the parent's to write.
+  new (&background_) std::thread();
+  new (&flush_mu_) std::mutex();
+  pending_->Clear();
+  pid_ = getpid();
+  forked_.store(true, std::memory_order_release);
+}
+
 WindowDecision RollingWindow::Record(Status status, BaseTtl base_ttl) noexcept {
+  if (__builtin_expect(forked_.load(std::memory_order_acquire), 0)) {
+    StartInChild();
+  }
   const int64_t now = clock_->NowNs();
   CountSample(status, now);
   // The mode is read before the current bucket, so the ratio includes every

@@ -82,9 +82,10 @@ struct MirrorOptions {
   // PUBLISH on `<key>:events`. Off only to exercise the poll path.
   bool announce = true;
   int log_fd = 2;  // JSON lines; -1: none
-  // The wall clock the mirror reads (episode starts, log and health
-  // timestamps); null: CLOCK_REALTIME. Tests step it: host-local deadlines
-  // (the lease, health) never follow it.
+  // The wall clock the mirror reads (whether a Redis value's start is too
+  // far ahead, log and health timestamps); null: CLOCK_REALTIME. Tests step
+  // it: host-local deadlines and schedules (the lease, health, polls,
+  // refreshes, reconnect backoff, run-id checks) never follow it.
   int64_t (*wall_clock_ns)() = nullptr;
 };
 

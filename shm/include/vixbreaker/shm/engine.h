@@ -155,6 +155,9 @@ class Engine {
   std::optional<MirrorRegion> mirror_region();
   // For the rolling window (window.h), the one writer of its region.
   Window* window_region() { return layout_ ? &layout_->window : nullptr; }
+  // For the rolling window: in a forked child that has not decided yet,
+  // starts the background thread that keeps clock() fresh (see fork()).
+  void EnsureBackground() noexcept;
 
   // Writes queued log events now, waiting at most `max_wait` for a stalled
   // log reader. For short-lived tools before they exit.

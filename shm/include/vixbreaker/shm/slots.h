@@ -58,9 +58,10 @@ inline thread_local ThreadSlotCache t_slot_cache{};
 
 class SlotRegistry {
  public:
-  // `layout` may be null (an engine without a segment: every thread counts
-  // in one process-local slot). `on_child_after_fork` runs in the child of
-  // a fork() (the only thread there), after the registry has reset itself.
+  // `layout` may be null (an engine without a segment: each thread counts
+  // in a process-local slot of its own, given back at exit and reused).
+  // `on_child_after_fork` runs in the child of a fork() (the only thread
+  // there), after the registry has reset itself.
   SlotRegistry(SegmentLayout* layout, uint64_t engine_id,
                void (*on_child_after_fork)(void*), void* context);
   ~SlotRegistry();  // releases every slot it holds
@@ -77,7 +78,9 @@ class SlotRegistry {
     return ClaimForThisThread();
   }
   // Finds this thread's slot or claims one (a mutex and gettid: slow path).
-  // A full table yields a process-local slot and logs SLOT_TABLE_FULL once.
+  // A full table yields a process-local slot (given back at thread exit and
+  // reused, so thread churn never grows memory) and logs SLOT_TABLE_FULL
+  // once.
   ProcessSlot* ClaimForThisThread() noexcept;
   // True once (then false) if a claim found the table full.
   bool TakeTableFullNotice() noexcept;
@@ -89,6 +92,8 @@ class SlotRegistry {
   // Sum of this process's decisions so far (for the background thread's
   // idle detection); nullopt-free: returns the last sum if the lock is busy.
   uint64_t DecisionsSoFar() noexcept;
+  // Process-local slots allocated, in use or kept for reuse.
+  size_t ProcessLocalSlots() noexcept;
 
   // Thread exit: returns the slot `token` holds to the table.
   void Release(uint64_t token) noexcept;
@@ -96,9 +101,15 @@ class SlotRegistry {
 
  private:
   struct Owned {
-    uint32_t index;
-    uint64_t token;
+    uint32_t index;      // in the table, unless `local`
+    uint64_t token;      // pid << 32 | tid
+    ProcessSlot* local;  // a process-local slot, or null
   };
+  ProcessSlot* SlotOf(const Owned& o) noexcept;
+  // Under mu_: a free process-local slot, or a new one.
+  ProcessSlot* TakeLocalSlot();
+  // Under mu_: returns o's slot to the table or to the free local slots.
+  void GiveBack(const Owned& o) noexcept;
   void ReleaseAll() noexcept;
   void ResetAfterFork() noexcept;
 
@@ -110,8 +121,11 @@ class SlotRegistry {
   pid_t pid_;
   std::mutex mu_;
   std::vector<Owned> owned_;
-  std::vector<std::unique_ptr<ProcessSlot>> private_slots_;
+  // Process-local slots: every one allocated, and those free for reuse.
+  std::vector<std::unique_ptr<ProcessSlot>> local_slots_;
+  std::vector<ProcessSlot*> free_local_;
   bool table_full_notice_ = false;
+  int64_t last_full_reclaim_ns_ = 0;  // CLOCK_MONOTONIC_COARSE
   uint64_t last_decisions_ = 0;
 };
 

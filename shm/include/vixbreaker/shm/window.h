@@ -20,6 +20,13 @@
 // lagging clock adds to the previous bucket is seen from the next bucket
 // on). No lock, no system call, no allocation. It is a separate API:
 // Engine::Decide never touches it.
+//
+// fork(): a window opened before fork() keeps working in the child with no
+// call from user code (pthread_atfork). The child's first Record starts its
+// engine's background thread (the clock the window reads) and the window's
+// log thread, so a child that only execs starts none; the child's
+// transitions carry its own pid, and closing the window there never waits
+// for the parent's thread.
 #ifndef VIXBREAKER_SHM_WINDOW_H_
 #define VIXBREAKER_SHM_WINDOW_H_
 
@@ -122,14 +129,23 @@ class RollingWindow {
 
  private:
   class PendingLog;
+  struct ForkHooks;  // window_fork.cc
   RollingWindow(Engine& engine, Breaker breaker, const WindowOptions& options);
   bool CountSample(Status status, int64_t now) noexcept;
   WindowCounts CountForRecord(int64_t now) noexcept;
   bool TryTransition(uint64_t word, BreakerMode to, WindowCounts counts,
                      int64_t now) noexcept;
   void BackgroundLoop();
+  // In a forked child (its only thread), from the fork handler.
+  void ResetAfterFork() noexcept;
+  // window_fork.cc
+  void RegisterForFork();
+  void UnregisterForFork();
+  // A forked child's first Record: starts the background work.
+  void StartInChild() noexcept;
 
   const uint64_t id_;  // tells windows apart in thread-local caches
+  Engine* engine_;
   Window* window_;
   const CachedClock* clock_;
   Breaker breaker_;
@@ -140,6 +156,8 @@ class RollingWindow {
   std::unique_ptr<PendingLog> pending_;
   std::mutex flush_mu_;
   std::atomic<bool> stop_{false};
+  // Set in a forked child until its first Record starts the background.
+  std::atomic<bool> forked_{false};
   std::thread background_;
 };
 
