@@ -14,16 +14,6 @@ namespace {
 
 int64_t Ns(absl::Duration d) { return absl::ToInt64Nanoseconds(d); }
 
-// The kind under which a failed exchange is logged (once) and explained.
-absl::string_view KindOf(const absl::Status& status,
-                         absl::string_view otherwise) {
-  if (absl::IsDeadlineExceeded(status)) return "timeout";
-  if (absl::IsPermissionDenied(status)) return "auth";
-  if (absl::IsDataLoss(status)) return "protocol";
-  if (absl::IsInvalidArgument(status)) return "select";
-  return otherwise;
-}
-
 std::string FirstWord(absl::string_view text) {
   return std::string(text.substr(0, text.find(' ')));
 }
@@ -173,9 +163,15 @@ absl::StatusOr<std::string> Mirror::Loop::ReadRunId() {
   }
   if (reply->IsError()) {
     // NOAUTH and the like: the connection is useless, start over.
-    absl::Status refused = absl::PermissionDeniedError(absl::StrCat(
-        "Redis at ", endpoint_.Redacted(), " refused INFO: ", reply->str));
-    FailConnection(refused, "auth");
+    const std::string text = absl::StrCat("Redis at ", endpoint_.Redacted(),
+                                          " refused INFO: ", reply->str);
+    const bool auth = absl::StartsWith(reply->str, "NOAUTH") ||
+                      absl::StartsWith(reply->str, "NOPERM");
+    absl::Status refused = auth ? absl::PermissionDeniedError(text)
+                                : absl::FailedPreconditionError(text);
+    FailConnection(refused,
+                   auth ? std::string("auth")
+                        : absl::StrCat("error_reply:", FirstWord(reply->str)));
     return refused;
   }
   if (reply->type != internal::Reply::Type::kString) return std::string();
@@ -207,7 +203,8 @@ void Mirror::Loop::FailConnection(const absl::Status& status,
   const int64_t now = WallNow();
   Disconnect();
   health_.Error(now, status.message());
-  LogErrorOnce(KindOf(status, otherwise_kind), "", status.message());
+  LogErrorOnce(internal::LogKindOf(status, otherwise_kind), "",
+               status.message());
   // Equal jitter: half the backoff fixed, half random, so a fleet that lost
   // Redis together does not reconnect in lockstep.
   const int64_t half = backoff_ns_ / 2;
