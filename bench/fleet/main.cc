@@ -20,6 +20,7 @@
 #include "flags.h"
 #include "fleet.h"
 #include "machine.h"
+#include "vixbreaker/core/json.h"
 #include "vixbreaker/shm/process.h"
 
 namespace vix::bench {
@@ -31,68 +32,77 @@ constexpr char kUsage[] =
 constexpr double kAdoptionBarMs = 50;
 constexpr double kCommandsBar = 5;
 
-std::string Num(double v) { return absl::StrFormat("%.6g", v); }
-
-std::string Quote(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out.push_back('\\');
-    if (static_cast<unsigned char>(c) >= 0x20) out.push_back(c);
-  }
-  return out + "\"";
+JsonObject Values(const std::map<std::string, double>& values) {
+  JsonObject out;
+  for (const auto& [name, v] : values) out.Num(name, v);
+  return out;
 }
 
 std::string Json(const FleetResults& r, const MachineInfo& m,
                  const std::string& command) {
   const FleetSettings& s = r.settings;
   const Summary& a = r.adoption_ns;
-  auto object = [](const std::map<std::string, double>& values) {
-    std::vector<std::string> parts;
-    for (const auto& [name, v] : values) {
-      parts.push_back(absl::StrCat(Quote(name), ":", Num(v)));
-    }
-    return absl::StrCat("{", absl::StrJoin(parts, ","), "}");
-  };
   const int64_t per_host =
       s.hosts > 0 ? (r.memory_with_fleet - r.memory_before) / s.hosts : 0;
-  return absl::StrCat(
-      "{\"schema_version\":1,\"bench\":\"fleet\",\"timestamp_unix_ns\":",
-      shm::RealtimeNowNs(), ",\"command\":", Quote(command),
-      ",\"machine\":{\"cpu_model\":", Quote(m.cpu_model),
-      ",\"cores\":", m.cores, ",\"kernel\":", Quote(m.kernel),
-      ",\"virtual_machine\":", m.hypervisor ? "true" : "false",
-      ",\"load_average_1m\":", Num(m.load_average_1m), "},",
-      "\"settings\":{\"hosts\":", s.hosts, ",\"rounds\":", s.rounds,
-      ",\"long_episode_s\":", Num(absl::ToDoubleSeconds(s.long_episode)),
-      ",\"poll_interval_s\":", Num(absl::ToDoubleSeconds(s.poll_interval)),
-      ",\"refresh_interval_s\":",
-      Num(absl::ToDoubleSeconds(s.refresh_interval)), "},",
-      "\"adoption_ms\":{\"samples\":", a.samples, ",\"p50\":", Num(a.p50 / 1e6),
-      ",\"p90\":", Num(a.p90 / 1e6), ",\"p99\":", Num(a.p99 / 1e6),
-      ",\"max\":", Num(a.max / 1e6), ",\"missing\":", r.adoption_missing, "},",
-      "\"commands_per_host_per_s\":", Num(r.commands_per_host_per_s),
-      ",\"redis_calls_per_s\":", object(r.redis_calls_per_s),
-      ",\"redis_usec_per_call\":", object(r.usec_per_call),
-      ",\"decisions_per_s\":", Num(r.decisions_per_s),
-      ",\"long_episode_measured_s\":", Num(r.long_seconds),
-      ",\"redis_cpu_s_per_s\":{\"baseline\":", Num(r.redis_cpu_baseline),
-      ",\"idle\":", Num(r.redis_cpu_idle),
-      ",\"adoption\":", Num(r.redis_cpu_adoption),
-      ",\"long_episode\":", Num(r.redis_cpu_long), "},",
-      "\"redis_cpu_ms_per_episode\":", Num(r.redis_cpu_ms_per_round), ",",
-      "\"redis_memory\":{\"before_bytes\":", r.memory_before,
-      ",\"with_fleet_bytes\":", r.memory_with_fleet,
-      ",\"per_host_bytes\":", per_host,
-      ",\"clients_before\":", r.clients_before,
-      ",\"clients_with_fleet\":", r.clients_with_fleet, "},",
-      "\"bars\":{\"adoption_p99_ms\":", Num(kAdoptionBarMs),
-      ",\"commands_per_host_per_s\":", Num(kCommandsBar), "},",
-      "\"meets_bars\":{\"adoption_p99\":",
-      a.samples > 0 && a.p99 / 1e6 <= kAdoptionBarMs && r.adoption_missing == 0
-          ? "true"
-          : "false",
-      ",\"commands_per_host\":",
-      r.commands_per_host_per_s <= kCommandsBar ? "true" : "false", "}}\n");
+  const bool adoption_ok =
+      a.samples > 0 && a.p99 / 1e6 <= kAdoptionBarMs && r.adoption_missing == 0;
+  return JsonObject()
+             .Int("schema_version", 1)
+             .Str("bench", "fleet")
+             .Int("timestamp_unix_ns", shm::RealtimeNowNs())
+             .Str("command", command)
+             .Obj("machine", JsonObject()
+                                 .Str("cpu_model", m.cpu_model)
+                                 .Int("cores", m.cores)
+                                 .Str("kernel", m.kernel)
+                                 .Bool("virtual_machine", m.hypervisor)
+                                 .Num("load_average_1m", m.load_average_1m))
+             .Obj("settings",
+                  JsonObject()
+                      .Int("hosts", s.hosts)
+                      .Int("rounds", s.rounds)
+                      .Num("long_episode_s",
+                           absl::ToDoubleSeconds(s.long_episode))
+                      .Num("poll_interval_s",
+                           absl::ToDoubleSeconds(s.poll_interval))
+                      .Num("refresh_interval_s",
+                           absl::ToDoubleSeconds(s.refresh_interval)))
+             .Obj("adoption_ms", JsonObject()
+                                     .UInt("samples", a.samples)
+                                     .Num("p50", a.p50 / 1e6)
+                                     .Num("p90", a.p90 / 1e6)
+                                     .Num("p99", a.p99 / 1e6)
+                                     .Num("max", a.max / 1e6)
+                                     .Int("missing", r.adoption_missing))
+             .Num("commands_per_host_per_s", r.commands_per_host_per_s)
+             .Obj("redis_calls_per_s", Values(r.redis_calls_per_s))
+             .Obj("redis_usec_per_call", Values(r.usec_per_call))
+             .Num("decisions_per_s", r.decisions_per_s)
+             .Num("long_episode_measured_s", r.long_seconds)
+             .Obj("redis_cpu_s_per_s",
+                  JsonObject()
+                      .Num("baseline", r.redis_cpu_baseline)
+                      .Num("idle", r.redis_cpu_idle)
+                      .Num("adoption", r.redis_cpu_adoption)
+                      .Num("long_episode", r.redis_cpu_long))
+             .Num("redis_cpu_ms_per_episode", r.redis_cpu_ms_per_round)
+             .Obj("redis_memory",
+                  JsonObject()
+                      .Int("before_bytes", r.memory_before)
+                      .Int("with_fleet_bytes", r.memory_with_fleet)
+                      .Int("per_host_bytes", per_host)
+                      .Int("clients_before", r.clients_before)
+                      .Int("clients_with_fleet", r.clients_with_fleet))
+             .Obj("bars", JsonObject()
+                              .Num("adoption_p99_ms", kAdoptionBarMs)
+                              .Num("commands_per_host_per_s", kCommandsBar))
+             .Obj("meets_bars",
+                  JsonObject()
+                      .Bool("adoption_p99", adoption_ok)
+                      .Bool("commands_per_host",
+                            r.commands_per_host_per_s <= kCommandsBar))
+             .Done() +
+         "\n";
 }
 
 std::string Table(const FleetResults& r) {

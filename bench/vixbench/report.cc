@@ -7,7 +7,6 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "vixbreaker/core/json.h"
-#include "vixbreaker/shm/event_log.h"
 
 namespace vix::bench {
 namespace {
@@ -198,7 +197,7 @@ std::string ToJson(const Results& r) {
       .Obj("propagation_remote_poll", FigureJson(r.propagation_remote_poll));
   JsonObject j;
   j.Int("schema_version", kJsonSchemaVersion)
-      .Str("timestamp", shm::FormatTimestamp(r.timestamp_unix_ns))
+      .Str("timestamp", FormatTimestamp(r.timestamp_unix_ns))
       .Obj("machine", MachineJson(r.machine))
       .Obj("settings", SettingsJson(r))
       .Num("decide_p50_ns", Field(r.decide, &Summary::p50))
@@ -265,7 +264,7 @@ std::string ToTable(const Results& r) {
       "vixbench  %s\nmachine   %s, %d CPUs, %s, clocksource %s%s, load %.2f\n"
       "timer     rdtsc %.3f ticks/ns, %.1f ns per timed window, batches of "
       "%d calls\nsettings  %d repetitions (medians), duration scale %g, %s\n\n",
-      shm::FormatTimestamp(r.timestamp_unix_ns), m.cpu_model, m.cores, m.kernel,
+      FormatTimestamp(r.timestamp_unix_ns), m.cpu_model, m.cores, m.kernel,
       m.clocksource, m.hypervisor ? " (virtual machine)" : "",
       m.load_average_1m, r.settings.clock.ticks_per_ns(),
       r.settings.clock.ToNs(r.settings.clock.overhead_ticks()), kBatch,

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/time.h"
 
 namespace vix {
 namespace {
@@ -115,6 +116,10 @@ JsonObject& JsonObject::Seconds(absl::string_view key, int64_t ns) {
   return *this;
 }
 
+JsonObject& JsonObject::Timestamp(absl::string_view key, int64_t unix_ns) {
+  return Str(key, FormatTimestamp(unix_ns));
+}
+
 JsonObject& JsonObject::IdOrNull(absl::string_view key, int64_t id) {
   return id == 0 ? Null(key) : Int(key, id);
 }
@@ -131,6 +136,18 @@ JsonObject& JsonObject::Raw(absl::string_view key, absl::string_view json) {
 
 std::string JsonArray(const std::vector<std::string>& items) {
   return absl::StrCat("[", absl::StrJoin(items, ","), "]");
+}
+
+std::string FormatTimestamp(int64_t unix_ns) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", absl::FromUnixNanos(unix_ns),
+                          absl::UTCTimeZone());
+}
+
+JsonObject LogLine(int64_t unix_ns, absl::string_view event,
+                   absl::string_view segment) {
+  JsonObject line;
+  line.Timestamp("ts", unix_ns).Str("event", event).Str("segment", segment);
+  return line;
 }
 
 }  // namespace vix

@@ -14,16 +14,6 @@ namespace {
 
 int64_t Ns(absl::Duration d) { return absl::ToInt64Nanoseconds(d); }
 
-// The kind under which a failed exchange is logged (once) and explained.
-absl::string_view KindOf(const absl::Status& status,
-                         absl::string_view otherwise) {
-  if (absl::IsDeadlineExceeded(status)) return "timeout";
-  if (absl::IsPermissionDenied(status)) return "auth";
-  if (absl::IsDataLoss(status)) return "protocol";
-  if (absl::IsInvalidArgument(status)) return "select";
-  return otherwise;
-}
-
 std::string FirstWord(absl::string_view text) {
   return std::string(text.substr(0, text.find(' ')));
 }
@@ -71,17 +61,14 @@ void Mirror::Loop::Connect(int64_t now) {
   next_poll_ns_ = now;  // resynchronise every scope at once
   next_run_id_check_ns_ = now + run_id_check_ns_;
   ClearLoggedErrors(/*connection_kinds=*/true, "");
-  std::string fields = ",\"redis\":";
-  shm::AppendJsonString(endpoint_.Redacted(), &fields);
+  JsonObject line = Line("REDIS_CONNECTED");
+  line.Str("redis", endpoint_.Redacted());
   if (resolver_ != nullptr) {
-    absl::StrAppend(&fields, ",\"master\":\"",
-                    FormatHostPort(master_.host, master_.port), "\"");
+    line.Str("master", FormatHostPort(master_.host, master_.port));
   }
-  absl::StrAppend(&fields, ",\"run_id\":");
-  shm::AppendJsonString(run_id_, &fields);
-  absl::StrAppend(&fields, ",\"reconnect\":", reconnect ? "true" : "false",
-                  ",\"redis_restarted\":", restarted ? "true" : "false");
-  Log("REDIS_CONNECTED", fields);
+  Log(line.Str("run_id", run_id_)
+          .Bool("reconnect", reconnect)
+          .Bool("redis_restarted", restarted));
 }
 
 bool Mirror::Loop::ConnectMain(const internal::ConnectionOptions& co) {
@@ -157,11 +144,11 @@ void Mirror::Loop::OnSwitch(const internal::MasterSwitch& change) {
   const std::string to = FormatHostPort(change.to.host, change.to.port);
   const bool there = connected() && master_.host == change.to.host &&
                      master_.port == change.to.port;
-  Log("REDIS_MASTER_SWITCHED",
-      absl::StrCat(",\"master_name\":\"", change.name, "\",\"from\":\"",
-                   FormatHostPort(change.from.host, change.from.port),
-                   "\",\"to\":\"", to,
-                   "\",\"reconnect\":", there ? "false" : "true"));
+  Log(Line("REDIS_MASTER_SWITCHED")
+          .Str("master_name", change.name)
+          .Str("from", FormatHostPort(change.from.host, change.from.port))
+          .Str("to", to)
+          .Bool("reconnect", !there));
   if (there) return;
   // Resolve again now, not after the backoff: the sentinels agree on `to`.
   Disconnect();
@@ -176,9 +163,15 @@ absl::StatusOr<std::string> Mirror::Loop::ReadRunId() {
   }
   if (reply->IsError()) {
     // NOAUTH and the like: the connection is useless, start over.
-    absl::Status refused = absl::PermissionDeniedError(absl::StrCat(
-        "Redis at ", endpoint_.Redacted(), " refused INFO: ", reply->str));
-    FailConnection(refused, "auth");
+    const std::string text = absl::StrCat("Redis at ", endpoint_.Redacted(),
+                                          " refused INFO: ", reply->str);
+    const bool auth = absl::StartsWith(reply->str, "NOAUTH") ||
+                      absl::StartsWith(reply->str, "NOPERM");
+    absl::Status refused = auth ? absl::PermissionDeniedError(text)
+                                : absl::FailedPreconditionError(text);
+    FailConnection(refused,
+                   auth ? std::string("auth")
+                        : absl::StrCat("error_reply:", FirstWord(reply->str)));
     return refused;
   }
   if (reply->type != internal::Reply::Type::kString) return std::string();
@@ -198,11 +191,9 @@ void Mirror::Loop::CheckRunId(int64_t now) {
     // be gone, so missing keys are published again, not taken as ends.
     ++generation_;
     next_poll_ns_ = now;
-    std::string fields = ",\"previous_run_id\":";
-    shm::AppendJsonString(run_id_, &fields);
-    absl::StrAppend(&fields, ",\"run_id\":");
-    shm::AppendJsonString(*id, &fields);
-    Log("REDIS_RESTART_DETECTED", fields);
+    Log(Line("REDIS_RESTART_DETECTED")
+            .Str("previous_run_id", run_id_)
+            .Str("run_id", *id));
   }
   run_id_ = *id;
 }
@@ -211,7 +202,8 @@ void Mirror::Loop::FailConnection(const absl::Status& status,
                                   absl::string_view otherwise_kind) {
   Disconnect();
   health_.Error(WallNow(), status.message());
-  LogErrorOnce(KindOf(status, otherwise_kind), "", status.message());
+  LogErrorOnce(internal::LogKindOf(status, otherwise_kind), "",
+               status.message());
   // Equal jitter: half the backoff fixed, half random, so a fleet that lost
   // Redis together does not reconnect in lockstep.
   const int64_t half = backoff_ns_ / 2;

@@ -198,12 +198,10 @@ void Mirror::Loop::Run() {
   sigemptyset(&pipe_set);
   sigaddset(&pipe_set, SIGPIPE);
   pthread_sigmask(SIG_BLOCK, &pipe_set, nullptr);
-  std::string fields = ",\"redis\":";
-  shm::AppendJsonString(endpoint_.Redacted(), &fields);
-  absl::StrAppend(&fields, ",\"policy\":\"",
-                  UnhealthyPolicyName(options_.policy), "\",\"key_prefix\":");
-  shm::AppendJsonString(options_.key_prefix, &fields);
-  Log("MIRROR_STARTED", fields);
+  Log(Line("MIRROR_STARTED")
+          .Str("redis", endpoint_.Redacted())
+          .Str("policy", UnhealthyPolicyName(options_.policy))
+          .Str("key_prefix", options_.key_prefix));
   while (!stop_.load(std::memory_order_relaxed)) {
     Iterate(shm::MonotonicNowNs());
     FlushCommandCount();
@@ -217,7 +215,7 @@ void Mirror::Loop::Run() {
     ReleaseLease(region_.lease, pid_);
     holder_ = false;
     holds_lease_->store(false, std::memory_order_relaxed);
-    Log("MIRROR_LEASE_RELEASED", "");
+    Log(Line("MIRROR_LEASE_RELEASED"));
   }
 }
 
@@ -291,12 +289,11 @@ void Mirror::Loop::StepLease(int64_t now) {
   ResetScopesForNewHolder();
   next_connect_ns_ = now;
   backoff_ns_ = Ns(options_.backoff_initial);
-  std::string fields =
-      absl::StrCat(",\"previous_pid\":", attempt.previous_pid, ",\"why\":\"",
-                   attempt.why, "\",\"policy\":\"",
-                   UnhealthyPolicyName(options_.policy), "\",\"redis\":");
-  shm::AppendJsonString(endpoint_.Redacted(), &fields);
-  Log("MIRROR_LEASE_ACQUIRED", fields);
+  Log(Line("MIRROR_LEASE_ACQUIRED")
+          .Int("previous_pid", attempt.previous_pid)
+          .Str("why", attempt.why)
+          .Str("policy", UnhealthyPolicyName(options_.policy))
+          .Str("redis", endpoint_.Redacted()));
 }
 
 void Mirror::Loop::LoseLease() {
@@ -307,9 +304,9 @@ void Mirror::Loop::LoseLease() {
   ClearRemoteCaches();
   holder_ = false;
   holds_lease_->store(false, std::memory_order_relaxed);
-  Log("MIRROR_LEASE_LOST",
-      absl::StrCat(",\"holder_pid\":",
-                   region_.lease.holder_pid.load(std::memory_order_relaxed)));
+  Log(Line("MIRROR_LEASE_LOST")
+          .Int("holder_pid",
+               region_.lease.holder_pid.load(std::memory_order_relaxed)));
 }
 
 void Mirror::Loop::ResetScopesForNewHolder() {
@@ -328,28 +325,23 @@ int64_t Mirror::Loop::WallNow() const {
 
 // ---- logging --------------------------------------------------------------
 
-void Mirror::Loop::Log(absl::string_view event, const std::string& fields) {
-  if (options_.log_fd < 0) return;
-  std::string line = absl::StrCat("{\"ts\":\"", shm::FormatTimestamp(WallNow()),
-                                  "\",\"event\":\"", event, "\",\"segment\":");
-  shm::AppendJsonString(segment_name_, &line);
-  absl::StrAppend(&line, ",\"pid\":", pid_, fields, "}");
-  shm::WriteLogLine(options_.log_fd, line);
+JsonObject Mirror::Loop::Line(absl::string_view event) const {
+  JsonObject line = LogLine(WallNow(), event, segment_name_);
+  line.Int("pid", pid_);
+  return line;
+}
+
+void Mirror::Loop::Log(const JsonObject& line) {
+  shm::WriteLogLine(options_.log_fd, line.Done());
 }
 
 void Mirror::Loop::LogErrorOnce(absl::string_view kind, absl::string_view key,
                                 absl::string_view text) {
   if (!logged_errors_.insert(absl::StrCat(kind, "|", key)).second) return;
-  std::string fields = absl::StrCat(",\"kind\":\"", kind, "\"");
-  if (!key.empty()) {
-    absl::StrAppend(&fields, ",\"key\":");
-    shm::AppendJsonString(key, &fields);
-  }
-  absl::StrAppend(&fields, ",\"error\":");
-  shm::AppendJsonString(text, &fields);
-  absl::StrAppend(&fields, ",\"redis\":");
-  shm::AppendJsonString(endpoint_.Redacted(), &fields);
-  Log("REDIS_ERROR_PANIC_TS", fields);
+  JsonObject line = Line("REDIS_ERROR_PANIC_TS");
+  line.Str("kind", kind);
+  if (!key.empty()) line.Str("key", key);
+  Log(line.Str("error", text).Str("redis", endpoint_.Redacted()));
 }
 
 void Mirror::Loop::ClearLoggedErrors(bool connection_kinds,

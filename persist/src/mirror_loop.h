@@ -26,6 +26,7 @@
 
 #include "redis_connection.h"
 #include "sentinel.h"
+#include "vixbreaker/core/json.h"
 #include "vixbreaker/persist/health.h"
 #include "vixbreaker/persist/mirror.h"
 #include "vixbreaker/persist/wire.h"
@@ -106,8 +107,11 @@ class Mirror::Loop {
   int64_t WallNow() const;  // never for a schedule (see top)
   bool connected() const { return conn_ != nullptr; }
 
-  // Logging: JSON lines, errors once per kind until they clear.
-  void Log(absl::string_view event, const std::string& fields);
+  // Logging (SPEC 8): Line(event) starts a JSON log line (ts, event,
+  // segment, pid) for the caller's fields; Log writes it. Errors are logged
+  // once per kind until they clear.
+  JsonObject Line(absl::string_view event) const;
+  void Log(const JsonObject& line);
   void LogErrorOnce(absl::string_view kind, absl::string_view key,
                     absl::string_view text);
   void ClearLoggedErrors(bool connection_kinds, absl::string_view key);

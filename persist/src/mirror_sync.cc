@@ -249,11 +249,10 @@ void Mirror::Loop::PublishLocal(ScopeSync& s, int64_t word, uint64_t started,
   CacheRemote(s, 0);
   if (!wrote) return;
   if (republish || from_cache) {
-    std::string fields = ",\"scope\":";
-    shm::AppendJsonString(s.name, &fields);
-    absl::StrAppend(&fields, ",\"episode_start\":", Seconds(read.start_ns),
-                    ",\"why\":\"key_missing\"");
-    Log("PANIC_TIMESTAMP_REPUBLISHED", fields);
+    Log(Line("PANIC_TIMESTAMP_REPUBLISHED")
+            .Str("scope", s.name)
+            .Seconds("episode_start", read.start_ns)
+            .Str("why", "key_missing"));
   } else {
     health_.SetPublishLag(std::chrono::duration_cast<std::chrono::nanoseconds>(
                               std::chrono::steady_clock::now() - sent)

@@ -6,6 +6,8 @@
 
 #include <cerrno>
 
+#include "absl/strings/cord.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace vix::persist::internal {
@@ -67,7 +69,19 @@ std::vector<size_t> Lengths(const std::vector<std::string>& argv,
   return lengths;
 }
 
+constexpr absl::string_view kLogKindUrl = "type.vixbreaker/mirror-log-kind";
+
 }  // namespace
+
+absl::Status WithLogKind(absl::Status status, absl::string_view kind) {
+  status.SetPayload(kLogKindUrl, absl::Cord(kind));
+  return status;
+}
+
+std::string LogKindOf(const absl::Status& status, absl::string_view otherwise) {
+  const auto kind = status.GetPayload(kLogKindUrl);
+  return kind.has_value() ? std::string(*kind) : std::string(otherwise);
+}
 
 absl::StatusOr<std::unique_ptr<RedisConnection>> RedisConnection::Connect(
     const ConnectionOptions& options, uint64_t* commands) {
@@ -123,19 +137,26 @@ absl::Status RedisConnection::Handshake() {
     absl::StatusOr<Reply> reply = Command(auth);
     if (!reply.ok()) return reply.status();
     if (reply->IsError()) {
-      return absl::PermissionDeniedError(
-          absl::StrCat("Redis at ", ep.Redacted(), " refused AUTH",
-                       ep.user.empty() ? "" : " for user ", ep.user, ": ",
-                       reply->str, "; check the user and password in the URL"));
+      return WithLogKind(
+          absl::PermissionDeniedError(absl::StrCat(
+              "Redis at ", ep.Redacted(), " refused AUTH",
+              ep.user.empty() ? "" : " for user ", ep.user, ": ", reply->str,
+              "; check the user and password in the URL")),
+          "auth");
     }
   }
   if (ep.db != 0) {
     absl::StatusOr<Reply> reply = Command({"SELECT", absl::StrCat(ep.db)});
     if (!reply.ok()) return reply.status();
     if (reply->IsError()) {
-      return absl::InvalidArgumentError(absl::StrCat("Redis at ", ep.Redacted(),
-                                                     " refused SELECT ", ep.db,
-                                                     ": ", reply->str));
+      // The server has no such database, or an ACL forbids it.
+      std::string text =
+          absl::StrCat("Redis at ", ep.Redacted(), " refused SELECT ", ep.db,
+                       ": ", reply->str);
+      return WithLogKind(absl::StartsWith(reply->str, "NOPERM")
+                             ? absl::PermissionDeniedError(text)
+                             : absl::FailedPreconditionError(text),
+                         "select");
     }
   }
   if (!options_.client_name.empty()) {
@@ -153,9 +174,12 @@ absl::Status RedisConnection::TransportError(absl::string_view doing,
   const std::string where = options_.endpoint.Redacted();
   if (context_->err == REDIS_ERR_IO &&
       (saved_errno == EAGAIN || saved_errno == EWOULDBLOCK)) {
-    return absl::DeadlineExceededError(absl::StrCat(
-        "Redis at ", where, " did not answer ", doing, " within ",
-        absl::FormatDuration(options_.command_timeout), " (command timeout)"));
+    return WithLogKind(
+        absl::DeadlineExceededError(absl::StrCat(
+            "Redis at ", where, " did not answer ", doing, " within ",
+            absl::FormatDuration(options_.command_timeout),
+            " (command timeout)")),
+        "timeout");
   }
   if (context_->err == REDIS_ERR_EOF) {
     return absl::UnavailableError(absl::StrCat(
@@ -210,9 +234,11 @@ absl::Status RedisConnection::ReadSocket() {
 absl::StatusOr<std::optional<Reply>> RedisConnection::NextBufferedReply() {
   void* raw = nullptr;
   if (redisGetReplyFromReader(context_, &raw) != REDIS_OK) {
-    return absl::DataLossError(absl::StrCat("protocol error from Redis at ",
-                                            options_.endpoint.Redacted(), ": ",
-                                            context_->errstr));
+    return WithLogKind(
+        absl::DataLossError(absl::StrCat("protocol error from Redis at ",
+                                         options_.endpoint.Redacted(), ": ",
+                                         context_->errstr)),
+        "protocol");
   }
   if (raw == nullptr) return std::optional<Reply>();
   Reply reply = Convert(static_cast<redisReply*>(raw));

@@ -41,10 +41,21 @@ struct ConnectionOptions {
   std::string client_name;  // CLIENT SETNAME; empty: none
 };
 
+// The kind under which the mirror logs a failed exchange (the "kind" of
+// REDIS_ERROR_PANIC_TS: "timeout", "auth", "select", "protocol"), attached
+// where the failure is known as a status payload, so it is never guessed
+// from the status code and each code keeps its own meaning.
+absl::Status WithLogKind(absl::Status status, absl::string_view kind);
+// The kind WithLogKind attached to `status`, else `otherwise`.
+std::string LogKindOf(const absl::Status& status, absl::string_view otherwise);
+
 class RedisConnection {
  public:
   // Connects, then AUTH, SELECT and CLIENT SETNAME as configured. Errors
   // name the redacted URL; Redis's own AUTH reply never holds the password.
+  // A refused AUTH is PermissionDenied (kind "auth"); a refused SELECT is
+  // FailedPrecondition, or PermissionDenied for an ACL's NOPERM (kind
+  // "select").
   // `commands` (may be null) counts every command sent.
   static absl::StatusOr<std::unique_ptr<RedisConnection>> Connect(
       const ConnectionOptions& options, uint64_t* commands);
@@ -53,8 +64,9 @@ class RedisConnection {
   RedisConnection& operator=(const RedisConnection&) = delete;
 
   // Sends one command and waits (bounded) for its reply. An error reply is
-  // a Reply of type kError; a timeout is DeadlineExceeded and any other
-  // transport failure Unavailable: the connection is then unusable.
+  // a Reply of type kError; a timeout is DeadlineExceeded (kind "timeout")
+  // and any other transport failure Unavailable: the connection is then
+  // unusable.
   absl::StatusOr<Reply> Command(const std::vector<std::string>& argv);
 
   // For a subscribed connection: queue and write a command without waiting
@@ -62,7 +74,8 @@ class RedisConnection {
   absl::Status Send(const std::vector<std::string>& argv);
   // Reads what the socket has (call when poll() says readable).
   absl::Status ReadSocket();
-  // The next complete reply already read, if any.
+  // The next complete reply already read, if any; DataLoss (kind
+  // "protocol") for bytes that are not the Redis protocol.
   absl::StatusOr<std::optional<Reply>> NextBufferedReply();
 
   int fd() const;

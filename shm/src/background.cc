@@ -113,12 +113,8 @@ bool Engine::DrainLogs() noexcept {
   Event event;
   std::string line;
   while (events_.Peek(&event)) {
-    line.clear();
-    const std::string scope =
-        scopes_ != nullptr && event.scope_index < scopes_->capacity()
-            ? ReadScopeName(*scopes_->At(event.scope_index).scope)
-            : std::string(kGlobalScopeName);
-    AppendEventJson(event, options_.segment.name, scope, pid_, &line);
+    line = EventLogLine(event, options_.segment.name,
+                        EventScopeName(event, scopes_.get()), pid_);
     if (!TryWriteLogLine(options_.log_fd, line)) return false;
     events_.TryPop(&event);
   }

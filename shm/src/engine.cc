@@ -8,6 +8,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "vixbreaker/core/json.h"
 #include "vixbreaker/core/parse.h"
 #include "vixbreaker/shm/process.h"
 #include "vixbreaker/shm/reader.h"
@@ -58,14 +59,13 @@ Engine::Engine(EngineOptions options, Policy policy)
     global_ = scopes_->global();
   } else {
     segment_status_ = segment.status();
-    WriteLogLine(options_.log_fd,
-                 JsonObject()
-                     .Str("ts", FormatTimestamp(RealtimeNowNs()))
-                     .Str("event", "SEGMENT_UNAVAILABLE")
-                     .Int("pid", pid_)
-                     .Bool("failsafe", true)
-                     .Str("error", segment_status_.ToString())
-                     .Done());
+    WriteLogLine(
+        options_.log_fd,
+        LogLine(RealtimeNowNs(), "SEGMENT_UNAVAILABLE", options_.segment.name)
+            .Int("pid", pid_)
+            .Bool("failsafe", true)
+            .Str("error", segment_status_.ToString())
+            .Done());
   }
   episodes_ = std::make_unique<EpisodeWriter>(policy_, rules, pid_,
                                               options_.clock, sink());
@@ -256,7 +256,7 @@ absl::StatusOr<ScopeHandle> Engine::FindOrCreateScope(absl::string_view name) {
   if (absl::IsResourceExhausted(scope.status())) {
     Event e{EventKind::kScopeTableFull};
     e.at_ns = clock_->NowNs();
-    e.scope_index = kGlobalScopeIndex;
+    e.SetScopeName(name);
     Push(e);
     return absl::ResourceExhaustedError(absl::StrCat(
         "segment ", options_.segment.name, ": ", scope.status().message()));

@@ -3,10 +3,13 @@
 #include <poll.h>
 #include <unistd.h>
 
-#include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
-#include "absl/time/time.h"
+#include <algorithm>
+#include <cstring>
+
+#include "vixbreaker/core/json.h"
 #include "vixbreaker/core/types.h"
+#include "vixbreaker/shm/scope_name.h"
+#include "vixbreaker/shm/scope_table.h"
 
 namespace vix::shm {
 
@@ -70,7 +73,6 @@ bool EventQueue::TryPush(const Event& event) noexcept {
         return true;
       }
     } else if (diff < 0) {
-      dropped_.fetch_add(1, std::memory_order_relaxed);
       return false;
     } else {
       pos = enqueue_pos_.load(std::memory_order_relaxed);
@@ -102,62 +104,60 @@ bool EventQueue::Peek(Event* event) const noexcept {
   return true;
 }
 
-std::string FormatTimestamp(int64_t unix_ns) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", absl::FromUnixNanos(unix_ns),
-                          absl::UTCTimeZone());
+void Event::SetScopeName(absl::string_view name) noexcept {
+  const size_t n = std::min(name.size(), kScopeNameMax);
+  std::memcpy(scope_name, name.data(), n);
+  scope_name[n] = '\0';
 }
 
-void AppendEventJson(const Event& e, absl::string_view segment,
-                     absl::string_view scope, int pid, std::string* out) {
-  absl::StrAppend(out, "{\"ts\":\"", FormatTimestamp(e.at_ns),
-                  "\",\"event\":\"", EventName(e.kind), "\",\"segment\":");
-  AppendJsonString(segment, out);
-  absl::StrAppend(out, ",\"scope\":");
-  AppendJsonString(scope, out);
-  absl::StrAppend(out, ",\"pid\":", pid);
-  auto seconds = [](int64_t ns) {
-    return absl::StrFormat("%.6f", static_cast<double>(ns) / 1e9);
-  };
+std::string EventScopeName(const Event& event, const ScopeTable* table) {
+  if (event.scope_name[0] != '\0') return event.scope_name;
+  if (table != nullptr && event.scope_index < table->capacity()) {
+    return ReadScopeName(*table->At(event.scope_index).scope);
+  }
+  return std::string(kGlobalScopeName);
+}
+
+std::string EventLogLine(const Event& e, absl::string_view segment,
+                         absl::string_view scope, int pid) {
+  JsonObject line = LogLine(e.at_ns, EventName(e.kind), segment);
+  line.Str("scope", scope).Int("pid", pid);
   switch (e.kind) {
     case EventKind::kPanicTimestampInitialized:
-      absl::StrAppend(out, ",\"episode_start\":", seconds(e.start_ns),
-                      ",\"adopted_remote\":", e.value ? "true" : "false");
+      line.Seconds("episode_start", e.start_ns)
+          .Bool("adopted_remote", e.value != 0);
       break;
     case EventKind::kPanicTimestampCleared:
-      absl::StrAppend(out, ",\"episode_start\":", seconds(e.start_ns),
-                      ",\"duration_s\":", seconds(e.at_ns - e.start_ns),
-                      ",\"cause\":\"",
-                      EndCauseName(static_cast<EndCause>(e.value)), "\"");
+      line.Seconds("episode_start", e.start_ns)
+          .Seconds("duration_s", e.at_ns - e.start_ns)
+          .Str("cause", EndCauseName(static_cast<EndCause>(e.value)));
       break;
     case EventKind::kTtlStateChange:
-      absl::StrAppend(
-          out, ",\"stakes\":\"", StakesName(static_cast<Stakes>(e.stakes)),
-          "\",\"from_tier\":", e.from_tier, ",\"to_tier\":", e.to_tier,
-          ",\"from_mode\":\"", ModeName(ModeForTier(e.from_tier)),
-          "\",\"to_mode\":\"", ModeName(ModeForTier(e.to_tier)), "\"");
-      if (e.start_ns != 0) {
-        absl::StrAppend(out, ",\"episode_start\":", seconds(e.start_ns));
-      }
+      line.Str("stakes", StakesName(static_cast<Stakes>(e.stakes)))
+          .Int("from_tier", e.from_tier)
+          .Int("to_tier", e.to_tier)
+          .Str("from_mode", ModeName(ModeForTier(e.from_tier)))
+          .Str("to_mode", ModeName(ModeForTier(e.to_tier)));
+      if (e.start_ns != 0) line.Seconds("episode_start", e.start_ns);
       break;
     case EventKind::kNegativePanicDuration:
-      absl::StrAppend(out, ",\"episode_start\":", seconds(e.start_ns),
-                      ",\"skew_s\":", seconds(e.start_ns - e.at_ns));
+      line.Seconds("episode_start", e.start_ns)
+          .Seconds("skew_s", e.start_ns - e.at_ns);
       break;
     case EventKind::kForcedStart:
-      absl::StrAppend(
-          out, ",\"episode_start\":", seconds(e.start_ns),
-          ",\"replaced_start\":", e.value == 0 ? "null" : seconds(e.value));
+      line.Seconds("episode_start", e.start_ns)
+          .UnixSeconds("replaced_start", e.value);
       break;
     case EventKind::kPanicTimestampAdopted:
-      absl::StrAppend(out, ",\"previous_start\":", seconds(e.value),
-                      ",\"episode_start\":", seconds(e.start_ns));
+      line.Seconds("previous_start", e.value)
+          .Seconds("episode_start", e.start_ns);
       break;
     case EventKind::kPanicWithoutReliableTimestamp:
     case EventKind::kScopeTableFull:
     case EventKind::kSlotTableFull:
       break;
   }
-  out->push_back('}');
+  return line.Done();
 }
 
 void WriteLogLine(int fd, absl::string_view line) {

@@ -379,8 +379,11 @@ absl::Status Segment::Destroy(absl::string_view name) {
       return absl::NotFoundError(
           absl::StrCat("no segment ", SegmentPath(name), " to destroy"));
     }
-    return absl::PermissionDeniedError(absl::StrCat(
-        "cannot remove ", SegmentPath(name), ": ", std::strerror(errno)));
+    const int err = errno;
+    const std::string text = absl::StrCat("cannot remove ", SegmentPath(name),
+                                          ": ", std::strerror(err));
+    return err == EACCES || err == EPERM ? absl::PermissionDeniedError(text)
+                                         : absl::UnavailableError(text);
   }
   return absl::OkStatus();
 }

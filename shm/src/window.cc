@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "vixbreaker/core/detector.h"
+#include "vixbreaker/core/json.h"
 #include "vixbreaker/shm/event_log.h"
 
 namespace vix::shm {
@@ -218,17 +219,18 @@ WindowSnapshot ReadWindow(const Window& window, int64_t now_ns) {
   return s;
 }
 
-void AppendTransitionJson(const WindowTransitionRecord& r,
-                          absl::string_view segment, std::string* out) {
-  absl::StrAppend(out, "{\"ts\":\"", FormatTimestamp(r.at_ns),
-                  "\",\"event\":\"BREAKER_MODE_CHANGE\",\"segment\":");
-  AppendJsonString(segment, out);
-  absl::StrAppend(out, ",\"pid\":", r.pid, ",\"sequence\":", r.sequence,
-                  ",\"from\":\"", BreakerModeName(r.from), "\",\"to\":\"",
-                  BreakerModeName(r.to),
-                  "\",\"panic_ratio\":", absl::StrFormat("%.6f", r.panic_ratio),
-                  ",\"panic_samples\":", r.panic_samples,
-                  ",\"total_samples\":", r.total_samples, "}");
+std::string TransitionLogLine(const WindowTransitionRecord& r,
+                              absl::string_view segment) {
+  // The ratio as the log has always written it: to a millionth, fixed.
+  return LogLine(r.at_ns, "BREAKER_MODE_CHANGE", segment)
+      .Int("pid", r.pid)
+      .UInt("sequence", r.sequence)
+      .Str("from", BreakerModeName(r.from))
+      .Str("to", BreakerModeName(r.to))
+      .Raw("panic_ratio", absl::StrFormat("%.6f", r.panic_ratio))
+      .UInt("panic_samples", r.panic_samples)
+      .UInt("total_samples", r.total_samples)
+      .Done();
 }
 
 absl::StatusOr<std::unique_ptr<RollingWindow>> RollingWindow::Open(
@@ -291,11 +293,8 @@ void RollingWindow::BackgroundLoop() {
 void RollingWindow::FlushLogs() {
   if (log_fd_ < 0) return;
   std::lock_guard<std::mutex> lock(flush_mu_);
-  std::string line;
   for (const WindowTransitionRecord& r : pending_->Drain()) {
-    line.clear();
-    AppendTransitionJson(r, segment_name_, &line);
-    WriteLogLine(log_fd_, line);
+    WriteLogLine(log_fd_, TransitionLogLine(r, segment_name_));
   }
 }
 

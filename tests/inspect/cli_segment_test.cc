@@ -24,6 +24,7 @@ namespace {
 constexpr int kExitError = 1;
 constexpr int kExitNoSegment = 3;
 constexpr int kExitIncompatible = 4;
+constexpr int kExitPermission = 6;
 
 RunResult Vixctl(std::vector<std::string> args) {
   args.insert(args.begin(), kVixctl);
@@ -209,10 +210,36 @@ TEST(CliSegmentTest, AWorldWritableSegmentSuggestsChmod) {
   const std::string path = shm::SegmentPath(name.name());
   ASSERT_EQ(chmod(path.c_str(), 0666), 0);
   RunResult r = Vixctl({"status", "--segment", name.name()});
-  EXPECT_EQ(r.exit_code, kExitIncompatible) << r.err;
+  EXPECT_EQ(r.exit_code, kExitPermission) << r.err;
   EXPECT_TRUE(absl::StrContains(r.err, absl::StrCat("chmod 600 ", path)))
       << r.err;
   EXPECT_FALSE(absl::StrContains(r.err, "vixctl destroy")) << r.err;
+}
+
+// A permission problem has its own exit code, whichever command meets it
+// (those that may create the segment included), never the code for a
+// corrupt or foreign segment.
+TEST(CliSegmentTest, APermissionProblemExitsSixFromEveryCommand) {
+  ScopedSegmentName name("mode666-all");
+  CreateEmptySegment(name.name());
+  ASSERT_EQ(chmod(shm::SegmentPath(name.name()).c_str(), 0666), 0);
+  const std::vector<std::vector<std::string>> commands = {
+      {"status"},
+      {"metrics"},
+      {"scope", "list"},
+      {"panic", "end"},
+      {"panic", "start"},
+      {"decide", "--status", "panic"},
+      {"window", "--status", "panic"}};
+  for (std::vector<std::string> args : commands) {
+    const std::string command = absl::StrJoin(args, " ");
+    args.insert(args.end(), {"--segment", name.name()});
+    RunResult r = Vixctl(args);
+    EXPECT_EQ(r.exit_code, kExitPermission) << command << ": " << r.err;
+    EXPECT_EQ(LineCount(r.err), 1) << command << ": " << r.err;
+    EXPECT_TRUE(absl::StrContains(r.err, "mode 0666"))
+        << command << ": " << r.err;
+  }
 }
 
 TEST(CliSegmentTest, ScopeRmRemovesAnIdleScopeOnly) {
@@ -254,7 +281,7 @@ TEST(CliSegmentTest, AForeignOwnersSegmentSaysWhoOwnsItAndWhatToDo) {
   ASSERT_EQ(chown(path.c_str(), other, static_cast<gid_t>(-1)), 0)
       << std::strerror(errno);
   RunResult r = Vixctl({"status", "--segment", name.name()});
-  EXPECT_EQ(r.exit_code, kExitIncompatible) << r.err;
+  EXPECT_EQ(r.exit_code, kExitPermission) << r.err;
   EXPECT_EQ(LineCount(r.err), 1) << r.err;
   EXPECT_TRUE(absl::StrContains(r.err, "uid 1001")) << r.err;
   EXPECT_TRUE(absl::StrContains(r.err, "sudo -u ")) << r.err;

@@ -554,6 +554,26 @@ TEST(MirrorFaultTest, PasswordAuthWorksAndThePasswordIsNeverLogged) {
             1);
 }
 
+// A database the server does not have: logged once under its own kind
+// ("select"), whatever status code carries it.
+TEST(MirrorFaultTest, ARefusedSelectIsLoggedOnceAsSelect) {
+  RedisServer redis(WithArgs({"--databases", "2"}));
+  ASSERT_TRUE(redis.Start());
+  std::string url = redis.Url();
+  url.replace(url.size() - 2, 2, "/5");
+  Host host("select-refused");
+  ASSERT_TRUE(host.StartMirror(FastMirrorOptions(url)).ok());
+  ASSERT_TRUE(WaitFor([&] { return host.Health().redis_errors >= 2; }))
+      << host.Health().last_error_text;
+  EXPECT_FALSE(host.Health().connected);
+  EXPECT_NE(host.Health().last_error_text.find("refused SELECT 5"),
+            std::string::npos)
+      << host.Health().last_error_text;
+  EXPECT_EQ(host.CountLogLines({"REDIS_ERROR_PANIC_TS", "\"kind\":\"select\""}),
+            1)
+      << host.Log();
+}
+
 TEST(MirrorFaultTest, AclUserAuthWorks) {
   RedisServer redis(WithArgs({"--requirepass", "admin-pw"}));
   ASSERT_TRUE(redis.Start());

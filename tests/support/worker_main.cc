@@ -40,6 +40,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "vixbreaker/core/config.h"
+#include "vixbreaker/core/json.h"
 #include "vixbreaker/core/parse.h"
 #include "vixbreaker/shm/engine.h"
 #include "vixbreaker/shm/event_log.h"
@@ -284,7 +285,7 @@ class Worker {
 
   void Error(const std::string& op, const std::string& message) {
     std::string json;
-    vix::shm::AppendJsonString(message, &json);
+    vix::AppendJsonString(message, &json);
     Reply(op, absl::StrCat(",\"error\":", json));
   }
 

@@ -17,6 +17,7 @@ inline constexpr int kExitUsage = 2;         // bad flags or values
 inline constexpr int kExitNoSegment = 3;     // the segment does not exist
 inline constexpr int kExitIncompatible = 4;  // corrupt or foreign version
 inline constexpr int kExitMirrorUnhealthy = 5;
+inline constexpr int kExitPermission = 6;  // another user's, or open to all
 
 using Args = std::vector<std::string>;
 
@@ -37,8 +38,12 @@ int RunScope(const Args& args);  // args[0] is "list" or "rm"
 int Fail(int exit_code, absl::string_view message);
 int Fail(int exit_code, const absl::Status& status);
 
-// The exit code for a segment that could not be opened: kExitNoSegment for
-// NotFound, kExitIncompatible for corrupt/foreign, else kExitError.
+// The exit code for a segment that could not be opened, one per status
+// code: kExitNoSegment for NotFound; kExitIncompatible for DataLoss
+// (corrupt, truncated, not a segment), FailedPrecondition (another layout
+// version, not a regular file, empty) and DeadlineExceeded (never made
+// ready); kExitPermission for PermissionDenied (owner or mode); else
+// kExitError.
 int ExitCodeForSegmentError(const absl::Status& status);
 
 }  // namespace vix::ctl

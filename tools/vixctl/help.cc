@@ -19,7 +19,8 @@ struct Entry {
 
 constexpr char kExitCodes[] =
     "exit codes: 0 ok, 1 failed (see stderr), 2 bad flags or values, 3 no "
-    "segment, 4 incompatible or unreadable segment, 5 mirror unhealthy\n";
+    "segment, 4 incompatible or corrupt segment, 5 mirror unhealthy, 6 "
+    "segment not permitted (its owner or mode)\n";
 
 constexpr Entry kCommands[] = {
     {"policy",

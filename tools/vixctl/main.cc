@@ -21,8 +21,9 @@ int Fail(int exit_code, const absl::Status& status) {
 
 int ExitCodeForSegmentError(const absl::Status& status) {
   if (absl::IsNotFound(status)) return kExitNoSegment;
+  if (absl::IsPermissionDenied(status)) return kExitPermission;
   if (absl::IsDataLoss(status) || absl::IsFailedPrecondition(status) ||
-      absl::IsDeadlineExceeded(status) || absl::IsPermissionDenied(status)) {
+      absl::IsDeadlineExceeded(status)) {
     return kExitIncompatible;
   }
   return kExitError;

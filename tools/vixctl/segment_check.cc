@@ -60,8 +60,11 @@ absl::Status CheckSegmentFile(const std::string& name) {
           "): no process has decided on this host yet, or the name is wrong; "
           "check --segment / VIX_SEGMENT"));
     }
-    return absl::PermissionDeniedError(
-        absl::StrCat("cannot stat ", path, ": ", std::strerror(errno)));
+    const int err = errno;
+    const std::string text =
+        absl::StrCat("cannot stat ", path, ": ", std::strerror(err));
+    return err == EACCES ? absl::PermissionDeniedError(text)
+                         : absl::UnavailableError(text);
   }
   if (S_ISDIR(st.st_mode)) {
     return absl::FailedPreconditionError(absl::StrCat(

@@ -11,11 +11,8 @@ namespace vix::ctl {
 namespace {
 
 JsonObject Line(absl::string_view event, absl::string_view segment) {
-  JsonObject json;
-  json.Str("ts", shm::FormatTimestamp(shm::RealtimeNowNs()))
-      .Str("event", event)
-      .Str("segment", segment)
-      .Int("pid", getpid());
+  JsonObject json = LogLine(shm::RealtimeNowNs(), event, segment);
+  json.Int("pid", getpid());
   return json;
 }
 
@@ -42,10 +39,9 @@ void SegmentStateLog::Observe(const absl::Status& read) {
   Write(json.Done());
 }
 
-void SegmentStateLog::Write(std::string line) {
-  line.push_back('\n');
+void SegmentStateLog::Write(const std::string& line) {
   // Best effort: a closed stderr must not stop the scrapes.
-  [[maybe_unused]] ssize_t n = write(STDERR_FILENO, line.data(), line.size());
+  shm::WriteLogLine(STDERR_FILENO, line);
 }
 
 }  // namespace vix::ctl

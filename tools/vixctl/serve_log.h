@@ -24,7 +24,7 @@ class SegmentStateLog {
   void Observe(const absl::Status& read);
 
  private:
-  void Write(std::string line);
+  void Write(const std::string& line);
 
   std::string segment_;
   std::optional<std::string> last_;  // the last state logged

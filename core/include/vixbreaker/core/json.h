@@ -1,8 +1,11 @@
 // A small writer for one-line JSON objects: log lines, CLI outputs, the
 // inspector's and the benchmark's reports. Pure string building, no I/O.
+// Every string goes through AppendJsonString, so any bytes give one line of
+// valid JSON.
 //
-//   std::string line = vix::JsonObject()
-//                          .Str("event", "PANIC_TIMESTAMP_INITIALIZED")
+//   std::string line = vix::LogLine(now_ns, "PANIC_TIMESTAMP_INITIALIZED",
+//                                   segment)
+//                          .Int("pid", pid)
 //                          .UnixSeconds("episode_start", start_ns)
 //                          .Done();
 #ifndef VIXBREAKER_CORE_JSON_H_
@@ -38,6 +41,8 @@ class JsonObject {
   JsonObject& UnixSeconds(absl::string_view key, int64_t unix_ns);
   // A duration in nanoseconds as seconds with microseconds (0 is 0).
   JsonObject& Seconds(absl::string_view key, int64_t ns);
+  // Unix nanoseconds as a string, FormatTimestamp's (a log line's "ts").
+  JsonObject& Timestamp(absl::string_view key, int64_t unix_ns);
   // An id such as a pid; 0 means unset and is written as null.
   JsonObject& IdOrNull(absl::string_view key, int64_t id);
   JsonObject& Obj(absl::string_view key, const JsonObject& object);
@@ -52,6 +57,15 @@ class JsonObject {
 
 // "[a,b,...]" from items that are already JSON.
 std::string JsonArray(const std::vector<std::string>& items);
+
+// Unix nanoseconds as "2026-11-29T16:30:00.123456Z" (UTC).
+std::string FormatTimestamp(int64_t unix_ns);
+
+// The start of every JSON log line (SPEC 8): {"ts":..,"event":..,"segment":..
+// Callers add the event's fields (a process's own "pid" first, by
+// convention) and write Done() with shm's WriteLogLine, one line per event.
+JsonObject LogLine(int64_t unix_ns, absl::string_view event,
+                   absl::string_view segment);
 
 }  // namespace vix
 

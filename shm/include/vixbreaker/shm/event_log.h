@@ -4,7 +4,8 @@
 // A deciding thread that wins the CAS of a transition pushes one fixed-size
 // Event into a bounded lock-free queue (no allocation, no system call); the
 // engine's background thread drains it and writes JSON lines. A full queue
-// drops the event and counts it; it never blocks.
+// drops the event and never blocks; the engine counts the drop in the
+// segment (SegmentCounters::log_events_dropped), the one count shown.
 #ifndef VIXBREAKER_SHM_EVENT_LOG_H_
 #define VIXBREAKER_SHM_EVENT_LOG_H_
 
@@ -14,7 +15,7 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
-#include "vixbreaker/core/json.h"
+#include "vixbreaker/shm/layout.h"
 
 namespace vix::shm {
 
@@ -50,7 +51,15 @@ struct Event {
   int64_t at_ns = 0;
   int64_t start_ns = 0;
   int64_t value = 0;  // kind-specific: EndCause, previous start, ...
+  // A scope the table has no entry for (kScopeTableFull: the name that did
+  // not fit), NUL-terminated; empty: the scope is the entry scope_index.
+  char scope_name[kScopeNameMax + 1] = {};
+
+  // Sets scope_name (cut to kScopeNameMax bytes).
+  void SetScopeName(absl::string_view name) noexcept;
 };
+
+class ScopeTable;
 
 absl::string_view EventName(EventKind kind);
 absl::string_view EndCauseName(EndCause cause);
@@ -60,13 +69,12 @@ class EventQueue {
  public:
   static constexpr size_t kCapacity = 1024;  // power of two
   EventQueue();
-  // Lock-free; false (and counted) when full.
+  // Lock-free; false when full (the caller counts the drop).
   bool TryPush(const Event& event) noexcept;
   // Consumer only.
   bool TryPop(Event* event) noexcept;
   // Consumer only: the next event without taking it.
   bool Peek(Event* event) const noexcept;
-  uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
 
  private:
   struct Cell {
@@ -76,12 +84,15 @@ class EventQueue {
   std::unique_ptr<Cell[]> cells_;
   alignas(64) std::atomic<uint64_t> enqueue_pos_{0};
   alignas(64) std::atomic<uint64_t> dequeue_pos_{0};
-  alignas(64) std::atomic<uint64_t> dropped_{0};
 };
 
-// Appends one JSON object (no newline) for `event` to `out`.
-void AppendEventJson(const Event& event, absl::string_view segment,
-                     absl::string_view scope, int pid, std::string* out);
+// The scope `event` is about: its carried name, else the name of its entry
+// in `table` (null: no segment, so "global").
+std::string EventScopeName(const Event& event, const ScopeTable* table);
+
+// The JSON log line (no newline) for `event`, built with core's LogLine.
+std::string EventLogLine(const Event& event, absl::string_view segment,
+                         absl::string_view scope, int pid);
 
 // Writes `line` plus '\n' to fd in one write(2) so lines from several
 // processes do not interleave. Errors are ignored: logging never fails a
@@ -92,12 +103,6 @@ void WriteLogLine(int fd, absl::string_view line);
 // this way, so a stalled log reader never stalls it (SPEC 15); a line of
 // this size after POLLOUT does not block on a pipe, file or socket.
 bool TryWriteLogLine(int fd, absl::string_view line);
-
-// Kept under shm:: for the event code and its users; lives in core/json.h.
-using ::vix::AppendJsonString;
-
-// Unix nanoseconds as "2026-11-29T16:30:00.123456Z".
-std::string FormatTimestamp(int64_t unix_ns);
 
 }  // namespace vix::shm
 

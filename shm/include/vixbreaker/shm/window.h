@@ -99,9 +99,9 @@ struct WindowSnapshot {
 WindowSnapshot ReadWindow(const SegmentLayout& layout, int64_t now_ns);
 WindowSnapshot ReadWindow(const Window& window, int64_t now_ns);
 
-// Appends the JSON log line of a transition (no newline) to `out`.
-void AppendTransitionJson(const WindowTransitionRecord& record,
-                          absl::string_view segment, std::string* out);
+// The JSON log line of a transition (no newline), built with core's LogLine.
+std::string TransitionLogLine(const WindowTransitionRecord& record,
+                              absl::string_view segment);
 
 class RollingWindow {
  public:
