@@ -2,6 +2,7 @@
 // thread's last one for its engine and stakes. Each case changes one thing
 // the memo must notice and checks the decision against the policy computed
 // from scratch, on a real segment with an injected clock.
+#include <algorithm>
 #include <thread>
 #include <vector>
 
@@ -47,6 +48,51 @@ TEST(DecisionMemoTest, EveryTierBoundaryIsSeenWhileTheMemoHits) {
       ASSERT_EQ(d.tier, Expected(*s.engine, start, Stakes::kHigh).tier)
           << "at age " << t / kSecond << " s, call " << i;
       ASSERT_EQ(d.episode_start_ns, start);
+    }
+  }
+}
+
+// A hit across a clock change: the memo is filled just before each tier
+// boundary (well after a refresh), then the clock crosses it by 1 ns.
+TEST(DecisionMemoTest, AHitNeverCrossesATierBoundary) {
+  for (Stakes stakes : {Stakes::kHigh, Stakes::kMedium, Stakes::kLow}) {
+    EngineOnSegment s("memo-cross");
+    ASSERT_NE(s.engine, nullptr);
+    const Policy& policy = s.engine->policy();
+    const int64_t start = Panic(*s.engine, stakes).episode_start_ns;
+    for (int tier = 2; tier <= 4; ++tier) {
+      const int64_t boundary = start + policy.TierStartNs(stakes, tier);
+      s.clock.SetNs(boundary - 300'000'000);
+      Panic(*s.engine, stakes);  // refresh
+      s.clock.SetNs(boundary - 200'000'000);
+      ASSERT_EQ(Panic(*s.engine, stakes).tier, tier - 1);  // fills the memo
+      ASSERT_EQ(Panic(*s.engine, stakes).tier, tier - 1);  // a hit
+      s.clock.SetNs(boundary);
+      EXPECT_EQ(Panic(*s.engine, stakes).tier, tier)
+          << "stakes " << static_cast<int>(stakes) << ": the memo of tier "
+          << tier - 1 << " served a decision past its end";
+    }
+  }
+}
+
+// With cap_at_base the TTL depends on the base TTL: the memo keeps the tier,
+// never a TTL computed for another call's base.
+TEST(DecisionMemoTest, CappedTtlsFollowEachCallsBase) {
+  testing::ScopedSegmentName segment("memo-cap");
+  testing::LogFile log;
+  CachedClock clock{kT0};
+  Config config;
+  config.policy.cap_at_base = true;
+  std::unique_ptr<Engine> engine = testing_fixture::OpenTestEngine(
+      segment.name(), log, &clock, kDefaultScopeCapacity, config);
+  ASSERT_NE(engine, nullptr);
+  const int64_t start = Panic(*engine).episode_start_ns;
+  clock.SetNs(kT0 + 400 * kMinute);  // tier 4: 60 s uncapped
+  for (int round = 0; round < 3; ++round) {
+    for (int64_t ttl : {1, 30, 60, 3600}) {
+      const Decision d = Panic(*engine, Stakes::kHigh, ttl);
+      ExpectSame(d, Expected(*engine, start, Stakes::kHigh, ttl), "capped");
+      EXPECT_EQ(d.ttl_seconds, std::min<int64_t>(ttl, 60)) << "base " << ttl;
     }
   }
 }

@@ -35,14 +35,18 @@ namespace internal {
 inline constexpr uint32_t kThreadCacheWays = 8;
 // The last panic decision of a thread for one engine and stakes: while the
 // scope's episode word is the same and the cached clock is inside
-// [from_ns, from_ns + span_ns) (the tier, cut at the scope's next refresh),
-// the decision is the same, so the hot path skips the rare-case checks and
-// the tier arithmetic. Thread-local: costs no shared write.
+// [from_ns, from_ns + span_ns) (the tier, cut where the next refresh or
+// expiry check falls due: last_panic + min(refresh interval, dead-man's
+// switch)), the decision is the same, so the hot path skips the rare-case
+// checks and the tier arithmetic. Thread-local: costs no shared write.
+// It assumes last_panic_ns does not go back within an episode; two racing
+// refreshes can lower it by a cached clock's lag, which matters (an expiry
+// check skipped) only with a dead-man's switch within that lag of a second.
 struct DecisionMemo {
   const Scope* scope;  // null: empty
   int64_t word;
   int64_t from_ns;
-  uint64_t span_ns;  // compared unsigned: a clock stepped back misses
+  uint64_t span_ns;  // unsigned: a clock stepped back before from_ns misses
   int32_t tier;
 };
 // Constant-initialised and trivially destructible, so access from the hot
