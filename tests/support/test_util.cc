@@ -54,7 +54,11 @@ std::string UniqueSegmentName(const std::string& tag) {
 }
 
 ScopedSegmentName::ScopedSegmentName(const std::string& tag)
-    : name_(UniqueSegmentName(tag)) {}
+    : name_(UniqueSegmentName(tag)) {
+  // A test process killed earlier (a timeout) with this pid left its
+  // segment behind; the name is this process's now.
+  (void)shm::Segment::Destroy(name_);
+}
 
 ScopedSegmentName::~ScopedSegmentName() { (void)shm::Segment::Destroy(name_); }
 
