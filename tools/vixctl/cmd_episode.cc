@@ -269,19 +269,12 @@ int RunPanic(const Args& args) {
   const std::string scope_name = flags->Get("scope").value_or("global");
   absl::Status scope_ok = shm::ValidateScopeName(scope_name);
   if (!scope_ok.ok()) return Fail(kExitUsage, scope_ok);
-  if (start) {
-    if (auto code = RefuseUnusableSegment(flags->segment())) return *code;
-  } else {
-    // Only a start may create the segment.
-    absl::Status usable = CheckSegmentUsable(flags->segment());
-    if (!usable.ok()) return Fail(ExitCodeForSegmentError(usable), usable);
-  }
-  absl::StatusOr<std::unique_ptr<shm::Engine>> engine = OpenEngine(*flags);
-  if (!engine.ok()) return Fail(kExitUsage, engine.status());
-  const absl::Status& segment = (*engine)->segment_status();
-  if (!segment.ok()) return Fail(ExitCodeForSegmentError(segment), segment);
-  return start ? PanicStart(*flags, **engine, scope_name, *at_ns)
-               : PanicEnd(*flags, **engine, scope_name);
+  // Only a start may create the segment.
+  CommandEngine e = OpenCommandEngine(
+      *flags, start ? IfMissing::kCreate : IfMissing::kRefuse);
+  if (e.engine == nullptr) return e.exit_code;
+  return start ? PanicStart(*flags, *e.engine, scope_name, *at_ns)
+               : PanicEnd(*flags, *e.engine, scope_name);
 }
 
 }  // namespace vix::ctl

@@ -69,14 +69,10 @@ int RunScopeRm(const Args& args) {
   absl::Status valid = shm::ValidateSegmentName(flags->segment());
   if (valid.ok()) valid = shm::ValidateScopeName(name);
   if (!valid.ok()) return Fail(kExitUsage, valid);
-  absl::Status usable = CheckSegmentUsable(flags->segment());
-  if (!usable.ok()) return Fail(ExitCodeForSegmentError(usable), usable);
-  absl::StatusOr<std::unique_ptr<shm::Engine>> engine = OpenEngine(*flags);
-  if (!engine.ok()) return Fail(kExitUsage, engine.status());
-  const absl::Status& segment = (*engine)->segment_status();
-  if (!segment.ok()) return Fail(ExitCodeForSegmentError(segment), segment);
-  absl::Status removed = (*engine)->RemoveScope(name);
-  (*engine)->FlushLogs();
+  CommandEngine e = OpenCommandEngine(*flags, IfMissing::kRefuse);
+  if (e.engine == nullptr) return e.exit_code;
+  absl::Status removed = e.engine->RemoveScope(name);
+  e.engine->FlushLogs();
   if (absl::IsNotFound(removed)) {
     return Fail(
         kExitNoSegment,

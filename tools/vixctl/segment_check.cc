@@ -141,4 +141,19 @@ absl::StatusOr<std::unique_ptr<shm::Engine>> OpenEngine(const Flags& flags) {
   return shm::Engine::Open(options);
 }
 
+CommandEngine OpenCommandEngine(const Flags& flags, IfMissing if_missing) {
+  const absl::Status usable = CheckSegmentUsable(flags.segment());
+  if (!usable.ok() &&
+      (if_missing == IfMissing::kRefuse || !absl::IsNotFound(usable))) {
+    return {nullptr, Fail(ExitCodeForSegmentError(usable), usable)};
+  }
+  absl::StatusOr<std::unique_ptr<shm::Engine>> engine = OpenEngine(flags);
+  if (!engine.ok()) return {nullptr, Fail(kExitUsage, engine.status())};
+  const absl::Status& segment = (*engine)->segment_status();
+  if (!segment.ok()) {
+    return {nullptr, Fail(ExitCodeForSegmentError(segment), segment)};
+  }
+  return {*std::move(engine), 0};
+}
+
 }  // namespace vix::ctl

@@ -46,6 +46,17 @@ std::optional<int> RefuseUnusableSegment(const std::string& name);
 // the segment if it is missing: check first where that must not happen).
 absl::StatusOr<std::unique_ptr<shm::Engine>> OpenEngine(const Flags& flags);
 
+// What a command that changes the segment works on: the engine, or (engine
+// null) the exit code after the one error line was printed.
+struct CommandEngine {
+  std::unique_ptr<shm::Engine> engine;
+  int exit_code = 0;
+};
+enum class IfMissing { kCreate, kRefuse };
+// Refuses an unusable segment (and a missing one under kRefuse), then opens
+// the engine with OpenEngine and refuses a segment it could not attach.
+CommandEngine OpenCommandEngine(const Flags& flags, IfMissing if_missing);
+
 }  // namespace vix::ctl
 
 #endif  // VIXBREAKER_TOOLS_VIXCTL_SEGMENT_CHECK_H_
