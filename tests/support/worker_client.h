@@ -77,7 +77,9 @@ class WorkerProcess {
 absl::StatusOr<std::unique_ptr<shm::Segment>> OpenSegmentView(
     const std::string& name, bool writable = false);
 
-// Lines of a file (empty if it cannot be read).
+// The complete lines of a file (empty if it cannot be read). A last line
+// without its newline is left out: a live writer may be halfway through it
+// (a write that straddles a page is visible to readers in parts).
 std::vector<std::string> ReadLines(const std::string& path);
 
 }  // namespace vix::testing
