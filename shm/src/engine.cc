@@ -129,8 +129,8 @@ Decision Engine::FinishUnusual(ScopeHandle handle, int64_t word, int64_t now,
 
 void Engine::Remember(const Scope* scope, int64_t word, int64_t now,
                       int64_t last_panic, Stakes stakes) noexcept {
-  internal::ThreadSlotCache& cache = internal::t_slot_cache;
-  if (cache.engine_id[way_] != id_) return;  // claimed by this decision
+  internal::CacheWay& way = internal::t_slot_cache.way[way_];
+  if (way.engine_id != id_) return;  // claimed by this decision
   const int64_t start = EpisodeWord::StartNs(word);
   if (now < start) return;
   const int tier = policy_.TierForAge(now - start, stakes);
@@ -140,8 +140,14 @@ void Engine::Remember(const Scope* scope, int64_t word, int64_t now,
       tier_end > INT64_MAX - start ? INT64_MAX : start + tier_end;
   const int64_t until = std::min(tier_until, last_panic + slow_after_ns_);
   if (until <= now) return;
-  cache.memo[way_][static_cast<int>(stakes)] = {
-      scope, word, from, static_cast<uint64_t>(until - from), tier};
+  way.memo[static_cast<int>(stakes)] = {
+      scope,
+      word,
+      from,
+      static_cast<uint64_t>(until - from),
+      &way.slot->decisions[static_cast<int>(ModeForTier(tier))],
+      policy_.TierTtl(stakes, tier),
+      tier};
 }
 
 int64_t Engine::ReloadTorn(ScopeHandle handle, int64_t* last_panic) noexcept {

@@ -151,10 +151,10 @@ ProcessSlot* SlotRegistry::ClaimForThisThread() noexcept {
     }
   }
   if (claimed) t_exit_hook.claimed.emplace_back(engine_id_, token);
-  internal::ThreadSlotCache& cache = internal::t_slot_cache;
-  cache.engine_id[way_] = engine_id_;
-  cache.slot[way_] = found;
-  for (internal::DecisionMemo& memo : cache.memo[way_]) memo = {};
+  internal::CacheWay& way = internal::t_slot_cache.way[way_];
+  way.engine_id = engine_id_;
+  way.slot = found;
+  for (internal::DecisionMemo& memo : way.memo) memo = {};
   return found;
 }
 

@@ -76,10 +76,21 @@ class Policy {
   // The decision of `tier` (1..4), whatever the age within it.
   Decision DecideForTier(int tier, BaseTtl base_ttl,
                          Stakes stakes) const noexcept {
-    const StakesRow& row = rows_[static_cast<int>(stakes)];
-    // Branch-free cap: base | kMax is kMax when capping is off.
-    const int32_t ttl = std::min(row.ttl_seconds[tier - 1],
-                                 base_ttl.seconds() | uncapped_mask_);
+    return DecideForTierTtl(tier, CapTtl(TierTtl(stakes, tier), base_ttl),
+                            stakes);
+  }
+  // The TTL of `tier` (1..4) before the base TTL caps it.
+  int32_t TierTtl(Stakes stakes, int tier) const noexcept {
+    return rows_[static_cast<int>(stakes)].ttl_seconds[tier - 1];
+  }
+  // `tier_ttl` capped by the base TTL when cap_at_base is on. Branch-free:
+  // base | kMax is kMax when capping is off.
+  int32_t CapTtl(int32_t tier_ttl, BaseTtl base_ttl) const noexcept {
+    return std::min(tier_ttl, base_ttl.seconds() | uncapped_mask_);
+  }
+  // The decision of `tier` (1..4) with its TTL already worked out.
+  static Decision DecideForTierTtl(int tier, int32_t ttl,
+                                   Stakes stakes) noexcept {
     Decision d;
     d.ttl_seconds = ttl;
     d.mode = ModeForTier(tier);

@@ -199,8 +199,8 @@ class Engine {
                 int64_t last_panic, Stakes stakes) noexcept;
   // This thread's slot: one thread-local load in the engine's cache way.
   ProcessSlot* ThisThreadSlot() noexcept {
-    internal::ThreadSlotCache& cache = internal::t_slot_cache;
-    if (VIX_LIKELY(cache.engine_id[way_] == id_)) return cache.slot[way_];
+    internal::CacheWay& way = internal::t_slot_cache.way[way_];
+    if (VIX_LIKELY(way.engine_id == id_)) return way.slot;
     return ClaimSlot();
   }
   // The cache missed: claims a slot, first starting the background thread
@@ -250,6 +250,11 @@ inline Decision Engine::Decide(ScopeHandle handle, Status status,
   if (VIX_UNLIKELY(scope == nullptr)) {
     return DecideWithoutSegment(status, base_ttl, stakes);
   }
+  // Members the hit needs, read before the acquire load: after it the
+  // compiler would have to read them again after every atomic access.
+  internal::CacheWay& way = internal::t_slot_cache.way[way_];
+  const uint64_t id = id_;
+  const MirrorHot* mirror_hot = mirror_hot_;
   const int64_t now = clock_->NowNs();
   const int64_t word = scope->episode.load(std::memory_order_acquire);
   // A removed scope's handle: the line is already in cache (an L1 hit).
@@ -262,18 +267,16 @@ inline Decision Engine::Decide(ScopeHandle handle, Status status,
   // The steady state: the thread's last decision for this engine and stakes
   // still holds (same episode word, same tier, no refresh due, no calm
   // period to cancel).
-  internal::ThreadSlotCache& cache = internal::t_slot_cache;
-  const internal::DecisionMemo& memo =
-      cache.memo[way_][static_cast<int>(stakes)];
-  if (VIX_LIKELY(cache.engine_id[way_] == id_ && memo.scope == scope &&
+  const internal::DecisionMemo& memo = way.memo[static_cast<int>(stakes)];
+  if (VIX_LIKELY(way.engine_id == id && memo.scope == scope &&
                  memo.word == word &&
                  static_cast<uint64_t>(now - memo.from_ns) < memo.span_ns &&
                  scope->calm_since_ns.load(std::memory_order_relaxed) == 0)) {
-    Decision d = policy_.DecideForTier(memo.tier, base_ttl, stakes);
+    Bump(*memo.counter);
+    Decision d = Policy::DecideForTierTtl(
+        memo.tier, policy_.CapTtl(memo.tier_ttl_seconds, base_ttl), stakes);
     d.episode_start_ns = EpisodeWord::StartNs(word);
-    Bump(cache.slot[way_]->decisions[static_cast<int>(d.mode)]);
-    if (VIX_UNLIKELY(mirror_hot_->strict.load(std::memory_order_relaxed) !=
-                     0)) {
+    if (VIX_UNLIKELY(mirror_hot->strict.load(std::memory_order_relaxed) != 0)) {
       d = StrictFailsafe(d, base_ttl, now);
     }
     return d;

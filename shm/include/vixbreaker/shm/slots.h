@@ -42,20 +42,29 @@ inline constexpr uint32_t kThreadCacheWays = 8;
 // It assumes last_panic_ns does not go back within an episode; two racing
 // refreshes can lower it by a cached clock's lag, which matters (an expiry
 // check skipped) only with a dead-man's switch within that lag of a second.
+// It holds what the hit needs ready: the counter to bump (in the way's slot,
+// so it lives exactly as long as the way's claim) and the tier's TTL.
 struct DecisionMemo {
   const Scope* scope;  // null: empty
   int64_t word;
   int64_t from_ns;
-  uint64_t span_ns;  // unsigned: a clock stepped back before from_ns misses
+  uint64_t span_ns;    // unsigned: a clock stepped back before from_ns misses
+  AtomicU64* counter;  // this thread's count of the tier's mode
+  int32_t tier_ttl_seconds;  // before the base TTL caps it
   int32_t tier;
+};
+// One engine's entry: whose it is, its slot for this thread, and its memos,
+// together so that one address serves the whole hit.
+struct CacheWay {
+  uint64_t engine_id;
+  ProcessSlot* slot;
+  DecisionMemo memo[vix::kStakesCount];
 };
 // Constant-initialised and trivially destructible, so access from the hot
 // path needs no TLS guard. A way belongs to the engine whose id it holds;
 // its memos are cleared whenever it changes hands.
 struct ThreadSlotCache {
-  uint64_t engine_id[kThreadCacheWays];
-  ProcessSlot* slot[kThreadCacheWays];
-  DecisionMemo memo[kThreadCacheWays][vix::kStakesCount];
+  CacheWay way[kThreadCacheWays];
 };
 inline thread_local ThreadSlotCache t_slot_cache{};
 }  // namespace internal
@@ -75,9 +84,9 @@ class SlotRegistry {
   uint32_t way() const { return way_; }
   // The hot path's lookup; the claim is out of line.
   ProcessSlot* ThisThreadSlot() noexcept {
-    internal::ThreadSlotCache& cache = internal::t_slot_cache;
-    if (__builtin_expect(cache.engine_id[way_] == engine_id_, 1)) {
-      return cache.slot[way_];
+    internal::CacheWay& way = internal::t_slot_cache.way[way_];
+    if (__builtin_expect(way.engine_id == engine_id_, 1)) {
+      return way.slot;
     }
     return ClaimForThisThread();
   }
