@@ -3,6 +3,8 @@
 #include <unistd.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "machine.h"
 #include "tsc.h"
 
@@ -34,6 +36,21 @@ absl::StatusOr<std::unique_ptr<shm::Engine>> OpenBenchEngine(
                      " unavailable: ", (*engine)->segment_status().message()));
   }
   return engine;
+}
+
+absl::Status StartSteadyEpisode(shm::Engine& engine, shm::ScopeHandle scope) {
+  const Decision first =
+      engine.Decide(scope, Status::kPanic, Ttl60(), Stakes::kHigh);
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (engine.clock().NowNs() <= first.episode_start_ns) {
+    if (absl::Now() > deadline) {
+      return absl::DeadlineExceededError(
+          "the engine's cached clock did not pass the episode start within "
+          "10 s");
+    }
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  return absl::OkStatus();
 }
 
 void TimeDecisions(shm::Engine& engine, shm::ScopeHandle scope, Status status,

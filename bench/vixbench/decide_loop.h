@@ -34,6 +34,12 @@ std::string BenchSegmentName(const std::string& tag);
 absl::StatusOr<std::unique_ptr<shm::Engine>> OpenBenchEngine(
     const std::string& segment, const std::vector<int>& cpus, int pin_back);
 
+// Starts an episode in `scope` with one panic decision, then waits (at most
+// 10 s) until the engine's cached clock has passed its start: the start is
+// stamped with the precise clock, and until the cached one catches up,
+// decisions take the unusual path, which is not the steady state.
+absl::Status StartSteadyEpisode(shm::Engine& engine, shm::ScopeHandle scope);
+
 // Times batches of `calls` decisions until the TSC passes `until`; one
 // histogram sample (ticks) per batch, recorded outside the timed window.
 void TimeDecisions(shm::Engine& engine, shm::ScopeHandle scope, Status status,

@@ -243,7 +243,12 @@ Figure MeasureDecide(const Settings& settings, Status status) {
   if (!engine.ok()) return NotMeasured(std::string(engine.status().message()));
   Engine& e = **engine;
   const ScopeHandle scope = e.global_scope();
-  e.Decide(scope, status, Ttl60(), Stakes::kHigh);  // panic: starts it
+  if (status == Status::kPanic) {
+    const absl::Status steady = StartSteadyEpisode(e, scope);
+    if (!steady.ok()) return NotMeasured(std::string(steady.message()));
+  } else {
+    e.Decide(scope, status, Ttl60(), Stakes::kHigh);
+  }
   const double rep_ms = RepetitionMs(settings, 400);
   std::vector<Series> series = RunInterleaved(
       settings, rep_ms, {[&](uint64_t until, TickHistogram* h) {
@@ -269,8 +274,13 @@ DecidePanel MeasureDecidePanel(const Settings& settings) {
   Engine& o = **other;
   const ScopeHandle scope = e.global_scope();
   const ScopeHandle other_scope = o.global_scope();
-  e.Decide(scope, Status::kPanic, Ttl60(), Stakes::kHigh);  // starts it
-  o.Decide(other_scope, Status::kPanic, Ttl60(), Stakes::kHigh);
+  for (const absl::Status& steady :
+       {StartSteadyEpisode(e, scope), StartSteadyEpisode(o, other_scope)}) {
+    if (!steady.ok()) {
+      const std::string why(steady.message());
+      return {NotMeasured(why), NotMeasured(why), NotMeasured(why)};
+    }
+  }
   auto counter = std::make_unique<shm::ProcessSlot>();  // own cache lines
   const double rep_ms = RepetitionMs(settings, 400);
   std::vector<Series> series = RunInterleaved(

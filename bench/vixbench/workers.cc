@@ -172,7 +172,13 @@ int ServeCount(const Flags& flags) {
     return 1;
   }
   const ScopeHandle scope = (*engine)->global_scope();
-  (*engine)->Decide(scope, *status, Ttl60(), Stakes::kHigh);
+  if (*status == Status::kPanic) {
+    const absl::Status steady = StartSteadyEpisode(**engine, scope);
+    if (!steady.ok()) {
+      std::cerr << "vixbench count: " << steady.message() << "\n";
+      return 1;
+    }
+  }
   CountedDecisions(**engine, scope, *status, *calls);
   engine->reset();
   (void)shm::Segment::Destroy(segment);
