@@ -1,6 +1,7 @@
 // fork() after Engine::Open, as gunicorn --preload and multiprocessing's
 // fork do (SPEC 15): children decide with the inherited engine, no re-open,
 // on their own slots and clock; the parent's slot is never touched.
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -87,8 +88,19 @@ TEST(ForkTest, ChildrenOfAnOpenEngineDecideOnTheirOwnSlots) {
   // the child's background thread (same pthread_t as the parent's) dies
   // with "dup thread with used id", even with die_after_fork=0.
   GTEST_SKIP() << "ThreadSanitizer cannot run a thread started in the child "
-                  "of a multi-threaded fork; this test runs under Release "
-                  "and ASan";
+                  "of a multi-threaded fork; this test runs under Release";
+#elif defined(__SANITIZE_ADDRESS__)
+  // GCC 12's libasan: threads started in the child of a fork taken while
+  // the parent had a second thread can block forever in the allocator
+  // (SizeClassAllocator64::GetFromAllocator, from pthread_getattr_np at
+  // thread start; seen in gdb in a CI run). A 20-line program with no
+  // vixbreaker code (a parent thread idle on a condition variable, four
+  // children starting two threads each) hangs 2 runs in 40; with the
+  // parent single-threaded at fork, 0 in 60. Parking the engine's thread
+  // across fork did not help, so it is the runtime, not the engine.
+  GTEST_SKIP() << "AddressSanitizer's allocator can hang threads started in "
+                  "the child of a multi-threaded fork; this test runs under "
+                  "Release";
 #endif
   testing::ScopedSegmentName segment("fork");
   EngineOptions options;
@@ -130,6 +142,11 @@ TEST(ForkTest, ChildrenOfAnOpenEngineDecideOnTheirOwnSlots) {
     while ((done = waitpid(pid, &status, WNOHANG)) == 0 &&
            absl::Now() < deadline) {
       absl::SleepFor(absl::Milliseconds(5));
+    }
+    if (done != pid) {
+      // A hung child would keep ctest's output pipe open: kill them all.
+      for (pid_t other : children) kill(other, SIGKILL);
+      for (pid_t other : children) waitpid(other, nullptr, 0);
     }
     ASSERT_EQ(done, pid) << "child " << pid << " did not exit in 30 s";
     ASSERT_TRUE(WIFEXITED(status))
