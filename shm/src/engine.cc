@@ -40,6 +40,7 @@ Engine::Engine(EngineOptions options, Policy policy)
       policy_(std::move(policy)),
       id_(g_next_engine_id.fetch_add(1, std::memory_order_relaxed)),
       way_(static_cast<uint32_t>(id_ % internal::kThreadCacheWays)),
+      way_offset_(internal::CacheWayOffset(way_)),
       own_clock_(RealtimeNowNs()),
       clock_(options_.clock != nullptr ? options_.clock : &own_clock_),
       deadman_ns_(*SecondsToNs(options_.config.episode.deadman_s, "deadman")),
@@ -129,7 +130,7 @@ Decision Engine::FinishUnusual(ScopeHandle handle, int64_t word, int64_t now,
 
 void Engine::Remember(const Scope* scope, int64_t word, int64_t now,
                       int64_t last_panic, Stakes stakes) noexcept {
-  internal::CacheWay& way = internal::t_slot_cache.way[way_];
+  internal::CacheWay& way = internal::ThisThreadWayAt(way_offset_);
   if (way.engine_id != id_) return;  // claimed by this decision
   const int64_t start = EpisodeWord::StartNs(word);
   if (now < start) return;

@@ -199,7 +199,7 @@ class Engine {
                 int64_t last_panic, Stakes stakes) noexcept;
   // This thread's slot: one thread-local load in the engine's cache way.
   ProcessSlot* ThisThreadSlot() noexcept {
-    internal::CacheWay& way = internal::t_slot_cache.way[way_];
+    internal::CacheWay& way = internal::ThisThreadWayAt(way_offset_);
     if (VIX_LIKELY(way.engine_id == id_)) return way.slot;
     return ClaimSlot();
   }
@@ -214,8 +214,9 @@ class Engine {
 
   EngineOptions options_;
   Policy policy_;
-  const uint64_t id_;   // distinguishes engines in thread-local caches
-  const uint32_t way_;  // its entry in the thread-local slot cache
+  const uint64_t id_;          // distinguishes engines in thread-local caches
+  const uint32_t way_;         // its entry in the thread-local slot cache
+  const uint64_t way_offset_;  // that entry's internal::CacheWayOffset
   CachedClock own_clock_;
   CachedClock* clock_;
   std::unique_ptr<Segment> segment_;
@@ -250,11 +251,6 @@ inline Decision Engine::Decide(ScopeHandle handle, Status status,
   if (VIX_UNLIKELY(scope == nullptr)) {
     return DecideWithoutSegment(status, base_ttl, stakes);
   }
-  // Members the hit needs, read before the acquire load: after it the
-  // compiler would have to read them again after every atomic access.
-  internal::CacheWay& way = internal::t_slot_cache.way[way_];
-  const uint64_t id = id_;
-  const MirrorHot* mirror_hot = mirror_hot_;
   const int64_t now = clock_->NowNs();
   const int64_t word = scope->episode.load(std::memory_order_acquire);
   // A removed scope's handle: the line is already in cache (an L1 hit).
@@ -264,6 +260,11 @@ inline Decision Engine::Decide(ScopeHandle handle, Status status,
   }
   if (status != Status::kPanic)
     return DecideCalm(handle, word, now, base_ttl, stakes);
+  // Members the hit needs, held in locals: read as members, each would be
+  // read again after every atomic access below.
+  internal::CacheWay& way = internal::ThisThreadWayAt(way_offset_);
+  const uint64_t id = id_;
+  const MirrorHot* mirror_hot = mirror_hot_;
   // The steady state: the thread's last decision for this engine and stakes
   // still holds (same episode word, same tier, no refresh due, no calm
   // period to cancel).

@@ -67,6 +67,16 @@ struct ThreadSlotCache {
   CacheWay way[kThreadCacheWays];
 };
 inline thread_local ThreadSlotCache t_slot_cache{};
+// Way `index`'s byte offset in the cache, and this thread's way at such an
+// offset: an offset, unlike an index times sizeof(CacheWay), is one
+// fs-relative address, so the hot path pays no multiply for it.
+constexpr uint64_t CacheWayOffset(uint32_t index) {
+  return uint64_t{index} * sizeof(CacheWay);
+}
+inline CacheWay& ThisThreadWayAt(uint64_t offset) noexcept {
+  return *reinterpret_cast<CacheWay*>(reinterpret_cast<char*>(&t_slot_cache) +
+                                      offset);
+}
 }  // namespace internal
 
 class SlotRegistry {
