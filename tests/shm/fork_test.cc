@@ -82,6 +82,17 @@ int ChildMain(std::unique_ptr<Engine> engine, const SegmentLayout& layout,
   return kChildOk;
 }
 
+// Children not reaped yet, killed and reaped however the test ends: a hung
+// child would keep ctest's output pipe open until its timeout. Only pids
+// not yet reaped, so a reused pid is never signalled.
+struct UnreapedChildren {
+  ~UnreapedChildren() {
+    for (pid_t pid : pids) kill(pid, SIGKILL);
+    for (pid_t pid : pids) waitpid(pid, nullptr, 0);
+  }
+  std::vector<pid_t> pids;
+};
+
 TEST(ForkTest, ChildrenOfAnOpenEngineDecideOnTheirOwnSlots) {
 #if defined(__SANITIZE_THREAD__)
   // GCC 12's libtsan keeps the parent's threads registered in the child, so
@@ -124,7 +135,7 @@ TEST(ForkTest, ChildrenOfAnOpenEngineDecideOnTheirOwnSlots) {
   ASSERT_GE(parent_slot, 0) << "the parent thread claimed no slot";
   ASSERT_EQ(DecisionsIn(layout.slots[parent_slot]), uint64_t{kParentBefore});
 
-  std::vector<pid_t> children;
+  UnreapedChildren children;
   for (int c = 0; c < kChildren; ++c) {
     const pid_t pid = fork();
     ASSERT_GE(pid, 0) << "fork failed";
@@ -133,9 +144,10 @@ TEST(ForkTest, ChildrenOfAnOpenEngineDecideOnTheirOwnSlots) {
       _exit(ChildMain(std::move(engine), layout, parent_slot, parent_token,
                       kParentBefore));
     }
-    children.push_back(pid);
+    children.pids.push_back(pid);
   }
-  for (pid_t pid : children) {
+  while (!children.pids.empty()) {
+    const pid_t pid = children.pids.front();
     int status = 0;
     const absl::Time deadline = absl::Now() + absl::Seconds(30);
     pid_t done = 0;
@@ -143,12 +155,8 @@ TEST(ForkTest, ChildrenOfAnOpenEngineDecideOnTheirOwnSlots) {
            absl::Now() < deadline) {
       absl::SleepFor(absl::Milliseconds(5));
     }
-    if (done != pid) {
-      // A hung child would keep ctest's output pipe open: kill them all.
-      for (pid_t other : children) kill(other, SIGKILL);
-      for (pid_t other : children) waitpid(other, nullptr, 0);
-    }
     ASSERT_EQ(done, pid) << "child " << pid << " did not exit in 30 s";
+    children.pids.erase(children.pids.begin());
     ASSERT_TRUE(WIFEXITED(status))
         << "child " << pid << " died, status " << status;
     EXPECT_EQ(WEXITSTATUS(status), kChildOk)

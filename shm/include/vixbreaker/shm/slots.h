@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <new>
 #include <vector>
 
 #include "vixbreaker/core/types.h"
@@ -69,13 +70,16 @@ struct ThreadSlotCache {
 inline thread_local ThreadSlotCache t_slot_cache{};
 // Way `index`'s byte offset in the cache, and this thread's way at such an
 // offset: an offset, unlike an index times sizeof(CacheWay), is one
-// fs-relative address, so the hot path pays no multiply for it.
+// fs-relative address in an executable (a shared object reaches its TLS
+// through its TLS model first), so the hot path pays no multiply for it.
+static_assert(sizeof(ThreadSlotCache) == kThreadCacheWays * sizeof(CacheWay),
+              "ways are contiguous from offset 0");
 constexpr uint64_t CacheWayOffset(uint32_t index) {
   return uint64_t{index} * sizeof(CacheWay);
 }
 inline CacheWay& ThisThreadWayAt(uint64_t offset) noexcept {
-  return *reinterpret_cast<CacheWay*>(reinterpret_cast<char*>(&t_slot_cache) +
-                                      offset);
+  return *std::launder(reinterpret_cast<CacheWay*>(
+      reinterpret_cast<char*>(&t_slot_cache) + offset));
 }
 }  // namespace internal
 
