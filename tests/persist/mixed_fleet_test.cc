@@ -90,6 +90,14 @@ int RaisedTierLines(Host& host) {
          host.CountLogLinesNow({"TTL_STATE_CHANGE", "\"to_tier\":4"});
 }
 
+// Stops `monitor`; no command it saw carried the `deleted` start.
+void ExpectNeverWrittenBack(Monitor& monitor, const std::string& deleted) {
+  monitor.Stop();
+  EXPECT_TRUE(monitor.Matching(deleted).empty())
+      << "the deleted start was written back: "
+      << absl::StrJoin(monitor.Matching(deleted), "\n");
+}
+
 class MixedFleetTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_TRUE(redis_.Start()); }
@@ -204,10 +212,7 @@ TEST_F(MixedFleetTest, SigkilledMirrorsCacheIsNeitherKeptNorWrittenBack) {
   EXPECT_NEAR(static_cast<double>(host.Episode().start_ns) / 1e9, PythonTime(),
               30);
   EXPECT_EQ(host.Episode().remote_start_ns, 0);
-  monitor.Stop();
-  EXPECT_TRUE(monitor.Matching(deleted).empty())
-      << "the deleted start was written back: "
-      << absl::StrJoin(monitor.Matching(deleted), "\n");
+  ExpectNeverWrittenBack(monitor, deleted);
 }
 
 // ---- a bare DEL (the predecessor never publishes) -------------------------
@@ -251,10 +256,7 @@ TEST_F(MixedFleetTest, BareDelNeverYieldsALessCautiousDecisionOrTierLog) {
   // deleted one. Wait for the tier-1 line so the scanner has looked.
   EXPECT_GE(host.CountLogLines({"TTL_STATE_CHANGE", "\"to_tier\":1"}), 1);
   EXPECT_EQ(RaisedTierLines(host), 0) << host.Log();
-  monitor.Stop();
-  EXPECT_TRUE(monitor.Matching(deleted).empty())
-      << "the deleted start was written back: "
-      << absl::StrJoin(monitor.Matching(deleted), "\n");
+  ExpectNeverWrittenBack(monitor, deleted);
 }
 
 // ---- calm on an idle host ends a cached remote episode ---------------------
