@@ -17,6 +17,10 @@ from conftest import WAIT_S, free_port, total_decisions, vixctl_json, wait_until
 
 WORKERS = 4
 REQUESTS = 3000
+# wsgi_app's decision at import, in the master before fork. Not imported
+# from there: importing it here would make that calm decision in this
+# process and end the workers' episode.
+PRELOAD_DECISIONS = 1
 
 
 def gunicorn_command():
@@ -47,10 +51,20 @@ def drive(port, path, count):
     return replies
 
 
+def read_log(path):
+    """The log's text, read through a new open: a seek on the descriptor
+    gunicorn writes through would move the writers' shared offset, and
+    their next write would overwrite the start of the file."""
+    with open(path) as f:
+        return f.read()
+
+
 @pytest.fixture
 def gunicorn(segment, tmp_path):
     port = free_port()
-    log = open(tmp_path / "gunicorn.log", "w+")
+    log_path = tmp_path / "gunicorn.log"
+    # Append mode: every write of every worker lands at the end.
+    log = open(log_path, "a")
     here = os.path.dirname(os.path.abspath(__file__))
     process = subprocess.Popen(
         gunicorn_command() + [
@@ -61,22 +75,22 @@ def gunicorn(segment, tmp_path):
 
     def serving():
         if process.poll() is not None:
-            log.seek(0)
-            pytest.fail(f"gunicorn exited {process.returncode}: {log.read()}")
+            pytest.fail(f"gunicorn exited {process.returncode}: "
+                        f"{read_log(log_path)}")
         try:
             get(port, "/")[0].close()
             return True
         except OSError:
             return False
     wait_until(serving, "gunicorn to serve")
-    yield port, process, log
+    yield port, process, log_path
     process.terminate()
     process.wait(timeout=WAIT_S)
     log.close()
 
 
 def test_gunicorn_preload_workers_share_one_episode(segment, gunicorn):
-    port, process, log = gunicorn
+    port, process, log_path = gunicorn
     warmup = 1  # the readiness probe above
     with ThreadPoolExecutor(max_workers=8) as pool:
         batches = list(pool.map(lambda _: drive(port, "/panic",
@@ -96,14 +110,12 @@ def test_gunicorn_preload_workers_share_one_episode(segment, gunicorn):
     assert str(scope["first_writer_pid"]) in served_by, scope
     worker_pids = {str(p["pid"]) for p in status["processes"]}
     assert served_by <= worker_pids, (served_by, worker_pids)
-    from wsgi_app import PRELOAD_DECISIONS
     assert total_decisions(status) == PRELOAD_DECISIONS + warmup + REQUESTS
     # Workers write their log lines from a background thread: wait for
     # the first writer's, then there must be exactly one.
 
     def initialized_lines():
-        log.seek(0)
-        return [line for line in log.read().splitlines()
+        return [line for line in read_log(log_path).splitlines()
                 if '"PANIC_TIMESTAMP_INITIALIZED"' in line]
     wait_until(initialized_lines, "the first writer's log line")
     lines = initialized_lines()

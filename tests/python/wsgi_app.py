@@ -10,7 +10,7 @@ from vixbreaker import compat
 CONTEXT = {"league": "Premier League", "competition": "Matchday 12"}
 # Opened before fork: the workers inherit this engine.
 compat.vix_circuit_breaker.get_ttl(60, "normal", CONTEXT)
-PRELOAD_DECISIONS = 1
+# test_gunicorn.PRELOAD_DECISIONS counts the decision above.
 
 
 def app(environ, start_response):
