@@ -85,7 +85,7 @@ SlotRegistry::SlotRegistry(SegmentLayout* layout, uint64_t engine_id,
                            void (*on_child_after_fork)(void*), void* context)
     : layout_(layout),
       engine_id_(engine_id),
-      way_(static_cast<uint32_t>(engine_id % internal::kThreadCacheWays)),
+      way_offset_(internal::CacheWayOffsetFor(engine_id)),
       on_child_after_fork_(on_child_after_fork),
       context_(context),
       pid_(getpid()) {
@@ -151,7 +151,7 @@ ProcessSlot* SlotRegistry::ClaimForThisThread() noexcept {
     }
   }
   if (claimed) t_exit_hook.claimed.emplace_back(engine_id_, token);
-  internal::CacheWay& way = internal::t_slot_cache.way[way_];
+  internal::CacheWay& way = internal::ThisThreadWayAt(way_offset_);
   way.engine_id = engine_id_;
   way.slot = found;
   for (internal::DecisionMemo& memo : way.memo) memo = {};

@@ -215,8 +215,7 @@ class Engine {
   EngineOptions options_;
   Policy policy_;
   const uint64_t id_;          // distinguishes engines in thread-local caches
-  const uint32_t way_;         // its entry in the thread-local slot cache
-  const uint64_t way_offset_;  // that entry's internal::CacheWayOffset
+  const uint64_t way_offset_;  // its way: internal::CacheWayOffsetFor(id_)
   CachedClock own_clock_;
   CachedClock* clock_;
   std::unique_ptr<Segment> segment_;

@@ -9,7 +9,7 @@
 // reader's sum over all slots never decreases.
 //
 // The hot path finds its slot in a thread-local, direct-mapped cache of
-// kThreadCacheWays entries indexed by the engine's `way`: a thread that
+// kThreadCacheWays entries, the engine's way chosen by its id: a thread that
 // alternates between engines takes no lock and no system call.
 //
 // fork(): the child forgets the parent's slots (it never writes or releases
@@ -68,14 +68,15 @@ struct ThreadSlotCache {
   CacheWay way[kThreadCacheWays];
 };
 inline thread_local ThreadSlotCache t_slot_cache{};
-// Way `index`'s byte offset in the cache, and this thread's way at such an
-// offset: an offset, unlike an index times sizeof(CacheWay), is one
-// fs-relative address in an executable (a shared object reaches its TLS
-// through its TLS model first), so the hot path pays no multiply for it.
+// The byte offset of engine `engine_id`'s way in the cache, and this
+// thread's way at such an offset: an offset, unlike an index times
+// sizeof(CacheWay), is one fs-relative address in an executable (a shared
+// object reaches its TLS through its TLS model first), so the hot path pays
+// no multiply for it.
 static_assert(sizeof(ThreadSlotCache) == kThreadCacheWays * sizeof(CacheWay),
               "ways are contiguous from offset 0");
-constexpr uint64_t CacheWayOffset(uint32_t index) {
-  return uint64_t{index} * sizeof(CacheWay);
+constexpr uint64_t CacheWayOffsetFor(uint64_t engine_id) {
+  return engine_id % kThreadCacheWays * sizeof(CacheWay);
 }
 inline CacheWay& ThisThreadWayAt(uint64_t offset) noexcept {
   return *std::launder(reinterpret_cast<CacheWay*>(
@@ -95,10 +96,9 @@ class SlotRegistry {
   SlotRegistry(const SlotRegistry&) = delete;
   SlotRegistry& operator=(const SlotRegistry&) = delete;
 
-  uint32_t way() const { return way_; }
   // The hot path's lookup; the claim is out of line.
   ProcessSlot* ThisThreadSlot() noexcept {
-    internal::CacheWay& way = internal::t_slot_cache.way[way_];
+    internal::CacheWay& way = internal::ThisThreadWayAt(way_offset_);
     if (__builtin_expect(way.engine_id == engine_id_, 1)) {
       return way.slot;
     }
@@ -142,7 +142,7 @@ class SlotRegistry {
 
   SegmentLayout* const layout_;
   const uint64_t engine_id_;
-  const uint32_t way_;
+  const uint64_t way_offset_;  // internal::CacheWayOffsetFor(engine_id_)
   void (*on_child_after_fork_)(void*);
   void* context_;
   pid_t pid_;
