@@ -104,11 +104,12 @@ TEST(ForkTest, ChildrenOfAnOpenEngineDecideOnTheirOwnSlots) {
   // GCC 12's libasan: threads started in the child of a fork taken while
   // the parent had a second thread can block forever in the allocator
   // (SizeClassAllocator64::GetFromAllocator, from pthread_getattr_np at
-  // thread start; seen in gdb in a CI run). A 20-line program with no
-  // vixbreaker code (a parent thread idle on a condition variable, four
-  // children starting two threads each) hangs 2 runs in 40; with the
-  // parent single-threaded at fork, 0 in 60. Parking the engine's thread
-  // across fork did not help, so it is the runtime, not the engine.
+  // thread start; seen in gdb in a CI run). The same happens with no
+  // vixbreaker code: tests/sanitizer_repro/asan_fork_threads.cc (a parent
+  // thread idle on a condition variable, four children starting two
+  // threads each) hangs 2 to 5 runs in 40; with the parent single-threaded
+  // at fork, 0 in 60. Parking the engine's thread across fork did not
+  // help, so it is the runtime, not the engine.
   GTEST_SKIP() << "AddressSanitizer's allocator can hang threads started in "
                   "the child of a multi-threaded fork; this test runs under "
                   "Release";
