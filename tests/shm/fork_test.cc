@@ -105,7 +105,7 @@ TEST(ForkTest, ChildrenOfAnOpenEngineDecideOnTheirOwnSlots) {
   // the parent had a second thread can block forever in the allocator
   // (SizeClassAllocator64::GetFromAllocator, from pthread_getattr_np at
   // thread start; seen in gdb in a CI run). The same happens with no
-  // vixbreaker code: tests/sanitizer_repro/asan_fork_threads.cc (a parent
+  // vixbreaker code: tests/shm/asan_fork_threads_repro.cc (a parent
   // thread idle on a condition variable, four children starting two
   // threads each) hangs 2 to 5 runs in 40; with the parent single-threaded
   // at fork, 0 in 60. Parking the engine's thread across fork did not

@@ -94,7 +94,7 @@ TEST(WindowForkTest, AChildOfAnOpenWindowKeepsAWorkingWindow) {
   // started in the child of a multi-threaded fork, in
   // SizeClassAllocator64::GetFromAllocator (seen in gdb here in about one
   // child in three; reproduced without vixbreaker code, even with the
-  // parent's other thread idle: tests/sanitizer_repro/asan_fork_threads.cc).
+  // parent's other thread idle: tests/shm/asan_fork_threads_repro.cc).
   GTEST_SKIP() << "AddressSanitizer's allocator can hang threads started in "
                   "the child of a multi-threaded fork; this test runs under "
                   "Release";
