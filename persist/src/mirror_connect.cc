@@ -224,7 +224,8 @@ std::optional<internal::Reply> Mirror::Loop::Exec(
     const std::vector<std::string>& argv) {
   if (conn_ == nullptr) return std::nullopt;
   // A holder that stalled (SIGSTOP, swap) past its lease must not write
-  // once a standby has taken over.
+  // once a standby has taken over. One stopped after this check sends this
+  // one command late (docs/mirror.md: each is conditional or idempotent).
   if (!HoldsLease(region_.lease, pid_)) {
     LoseLease();
     return std::nullopt;
