@@ -149,6 +149,7 @@ Mirror::Loop::Loop(shm::Engine& engine, MirrorOptions options,
       table_(*engine.scope_table()),
       segment_name_(engine.segment()->name()),
       options_(std::move(options)),
+      log_(engine.LogWriterFor(options_.log_fd)),
       endpoint_(std::move(endpoint)),
       holds_lease_(holds_lease),
       health_(region_.hot, region_.health),
@@ -331,9 +332,7 @@ JsonObject Mirror::Loop::Line(absl::string_view event) const {
   return line;
 }
 
-void Mirror::Loop::Log(const JsonObject& line) {
-  shm::WriteLogLine(options_.log_fd, line.Done());
-}
+void Mirror::Loop::Log(const JsonObject& line) { log_.Write(line.Done()); }
 
 void Mirror::Loop::LogErrorOnce(absl::string_view kind, absl::string_view key,
                                 absl::string_view text) {

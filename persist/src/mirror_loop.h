@@ -52,7 +52,7 @@ struct ScopeSync {
   // in which connection generation; kept when the cache is cleared.
   int64_t seen_remote_ns = 0;
   uint64_t seen_generation = 0;
-  uint64_t generation = 0;  // the entry's, when discovered
+  uint64_t generation = 0;     // the entry's, when discovered
   int64_t last_expire_ns = 0;  // monotonic
   int64_t refreshed_panic_ns = 0;
   int64_t retry_after_ns = 0;  // monotonic: after an error reply, no hammering
@@ -159,6 +159,7 @@ class Mirror::Loop {
   const shm::ScopeTable& table_;
   std::string segment_name_;
   const MirrorOptions options_;
+  const shm::LogWriter log_;  // options_.log_fd; drops counted in the segment
   const RedisEndpoint endpoint_;
   std::atomic<bool>* holds_lease_;
   HealthWriter health_;

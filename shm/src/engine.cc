@@ -59,7 +59,7 @@ Engine::Engine(EngineOptions options, Policy policy)
     global_ = scopes_->global();
   } else {
     segment_status_ = segment.status();
-    WriteLogLine(
+    TryWriteLogLine(
         options_.log_fd,
         LogLine(RealtimeNowNs(), "SEGMENT_UNAVAILABLE", options_.segment.name)
             .Int("pid", pid_)
@@ -93,6 +93,11 @@ Engine::~Engine() {
     }
   }
   slots_.reset();  // returns this process's slots
+}
+
+LogWriter Engine::LogWriterFor(int fd) noexcept {
+  return LogWriter(fd,
+                   layout_ ? &layout_->counters.log_events_dropped : nullptr);
 }
 
 EventSink Engine::sink() noexcept {

@@ -160,20 +160,23 @@ std::string EventLogLine(const Event& e, absl::string_view segment,
   return line.Done();
 }
 
-void WriteLogLine(int fd, absl::string_view line) {
-  if (fd < 0) return;
-  std::string buf(line);
-  buf.push_back('\n');
-  ssize_t ignored = write(fd, buf.data(), buf.size());
-  (void)ignored;
-}
-
 bool TryWriteLogLine(int fd, absl::string_view line) {
   if (fd < 0) return true;
   pollfd p{fd, POLLOUT, 0};
   if (poll(&p, 1, 0) != 1 || (p.revents & POLLOUT) == 0) return false;
-  WriteLogLine(fd, line);
+  std::string buf(line);
+  buf.push_back('\n');
+  ssize_t ignored = write(fd, buf.data(), buf.size());
+  (void)ignored;
   return true;
+}
+
+void LogWriter::Write(absl::string_view line) const noexcept {
+  if (!TryWriteLogLine(fd_, line)) CountDropped();
+}
+
+void LogWriter::CountDropped() const noexcept {
+  if (dropped_ != nullptr) dropped_->fetch_add(1, std::memory_order_relaxed);
 }
 
 }  // namespace vix::shm

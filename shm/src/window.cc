@@ -149,6 +149,7 @@ void WriteTransition(WindowTransition& e, const WindowTransitionRecord& r) {
 class RollingWindow::PendingLog {
  public:
   static constexpr size_t kCapacity = 64;
+  // False when every cell is taken (the caller counts the drop).
   bool TryPush(const WindowTransitionRecord& record) noexcept {
     for (Cell& cell : cells_) {
       uint32_t expected = kFree;
@@ -160,7 +161,6 @@ class RollingWindow::PendingLog {
         return true;
       }
     }
-    dropped_.fetch_add(1, std::memory_order_relaxed);
     return false;
   }
   // In a forked child (its only thread): the parent's lines, and cells a
@@ -190,7 +190,6 @@ class RollingWindow::PendingLog {
     WindowTransitionRecord record;
   };
   Cell cells_[kCapacity];
-  std::atomic<uint64_t> dropped_{0};
 };
 
 WindowSnapshot ReadWindow(const SegmentLayout& layout, int64_t now_ns) {
@@ -266,11 +265,11 @@ RollingWindow::RollingWindow(Engine& engine, Breaker breaker,
       breaker_(std::move(breaker)),
       bucket_width_ns_(
           window_->bucket_width_ns.load(std::memory_order_relaxed)),
-      log_fd_(options.log_fd),
+      log_(engine.LogWriterFor(options.log_fd)),
       segment_name_(engine.segment()->name()),
       pid_(getpid()),
       pending_(std::make_unique<PendingLog>()) {
-  if (log_fd_ >= 0) {
+  if (log_.fd() >= 0) {
     background_ = std::thread(&RollingWindow::BackgroundLoop, this);
   }
   RegisterForFork();
@@ -291,10 +290,10 @@ void RollingWindow::BackgroundLoop() {
 }
 
 void RollingWindow::FlushLogs() {
-  if (log_fd_ < 0) return;
+  if (log_.fd() < 0) return;
   std::lock_guard<std::mutex> lock(flush_mu_);
   for (const WindowTransitionRecord& r : pending_->Drain()) {
-    WriteLogLine(log_fd_, TransitionLogLine(r, segment_name_));
+    log_.Write(TransitionLogLine(r, segment_name_));
   }
 }
 
@@ -396,7 +395,7 @@ bool RollingWindow::TryTransition(uint64_t word, BreakerMode to,
   r.pid = pid_;
   WriteTransition(window_->history[(sequence - 1) % kTransitionHistory], r);
   window_->transitions_total.fetch_add(1, std::memory_order_release);
-  if (log_fd_ >= 0) pending_->TryPush(r);
+  if (log_.fd() >= 0 && !pending_->TryPush(r)) log_.CountDropped();
   return true;
 }
 

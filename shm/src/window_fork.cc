@@ -53,7 +53,7 @@ void RollingWindow::StartInChild() noexcept {
   bool expected = true;
   if (forked_.compare_exchange_strong(expected, false,
                                       std::memory_order_acq_rel) &&
-      log_fd_ >= 0) {
+      log_.fd() >= 0) {
     background_ = std::thread(&RollingWindow::BackgroundLoop, this);
   }
 }

@@ -97,6 +97,37 @@ TEST(VixctlMirrorTest, RunsUntilSigtermThenReleasesTheLease) {
   EXPECT_NE(ReadFile(log).find("MIRROR_LEASE_RELEASED"), std::string::npos);
 }
 
+// SPEC 15: log lines are written without blocking, and what cannot be
+// written is dropped and counted (SPEC 9). A mirror whose stderr is a pipe
+// nobody reads takes the lease, mirrors, and stops on SIGTERM.
+TEST(VixctlMirrorTest, AStalledLogReaderNeverStallsTheMirror) {
+  RedisServer redis;
+  ASSERT_TRUE(redis.Start());
+  Host host("stalled-log");
+  FullPipe pipe;
+  ASSERT_GE(pipe.write_fd(), 0) << "cannot make the pipe";
+  Child mirror({"/bin/sh", "-c",
+                absl::StrCat("exec \"$0\" \"$@\" 2>&", pipe.write_fd()),
+                kVixctl, "mirror", "--redis", redis.Url(), "--segment",
+                host.segment(), "--poll-interval", "0.2", "--lease", "1",
+                "--connect-timeout", "0.1", "--command-timeout", "0.1"});
+  ASSERT_TRUE(WaitFor([&] {
+    return Holder(host) == mirror.pid() && host.Health().connected;
+  })) << "a mirror that cannot write its log never took the lease";
+  RedisClient client(redis);
+  StartAndPublish(host, client);
+  EndAndUnpublish(host, client);
+  EXPECT_GT(host.layout().counters.log_events_dropped.load(), 0u)
+      << "the lines the pipe could not take are not counted";
+
+  mirror.Signal(SIGTERM);
+  const int status = mirror.Wait(absl::Seconds(10));
+  if (status == -1) pipe.Drain();  // let it go, then fail
+  ASSERT_NE(status, -1) << "vixctl mirror did not stop on SIGTERM";
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  EXPECT_EQ(Holder(host), 0) << "the lease was not given up";
+}
+
 TEST(VixctlMirrorTest, SigkilledHolderHandsTheLeaseOverWithinTwoLeasePeriods) {
   RedisServer redis;
   ASSERT_TRUE(redis.Start());

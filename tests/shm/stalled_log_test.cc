@@ -24,37 +24,6 @@ namespace {
 
 constexpr int64_t kTolerance = 50'000'000;  // 50 ms
 
-// A pipe filled to capacity; its read end is held and never read. The
-// write end is inherited by children (no O_CLOEXEC).
-class FullPipe {
- public:
-  FullPipe() {
-    int fds[2];
-    if (pipe2(fds, O_NONBLOCK) != 0) return;
-    read_fd_ = fds[0];
-    write_fd_ = fds[1];
-    fcntl(read_fd_, F_SETFD, FD_CLOEXEC);
-    const std::string chunk(4096, 'x');
-    while (write(write_fd_, chunk.data(), chunk.size()) > 0) {
-    }
-    while (write(write_fd_, "x", 1) > 0) {
-    }
-    // The worker's stderr is an ordinary blocking pipe, as a shell gives it.
-    fcntl(write_fd_, F_SETFL, fcntl(write_fd_, F_GETFL) & ~O_NONBLOCK);
-  }
-  ~FullPipe() {
-    close(read_fd_);
-    close(write_fd_);
-  }
-  FullPipe(const FullPipe&) = delete;
-  FullPipe& operator=(const FullPipe&) = delete;
-  int write_fd() const { return write_fd_; }
-
- private:
-  int read_fd_ = -1;
-  int write_fd_ = -1;
-};
-
 // One command to the worker, one flat JSON reply.
 FlatJson Call(Child& worker, const std::string& command) {
   if (!worker.Write(command + "\n")) return FlatJson::Problem("write failed");

@@ -73,6 +73,32 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ignored);
 }
 
+FullPipe::FullPipe() {
+  int fds[2];
+  if (pipe2(fds, O_NONBLOCK) != 0) return;
+  read_fd_ = fds[0];
+  write_fd_ = fds[1];
+  fcntl(read_fd_, F_SETFD, FD_CLOEXEC);
+  const std::string chunk(4096, 'x');
+  while (write(write_fd_, chunk.data(), chunk.size()) > 0) {
+  }
+  while (write(write_fd_, "x", 1) > 0) {
+  }
+  fcntl(write_fd_, F_SETFL, fcntl(write_fd_, F_GETFL) & ~O_NONBLOCK);
+}
+
+FullPipe::~FullPipe() {
+  close(read_fd_);
+  close(write_fd_);
+}
+
+void FullPipe::Drain() {
+  fcntl(read_fd_, F_SETFL, fcntl(read_fd_, F_GETFL) | O_NONBLOCK);
+  char buf[4096];
+  while (read(read_fd_, buf, sizeof(buf)) > 0) {
+  }
+}
+
 LogFile::LogFile() : path_(dir_.path() + "/log.jsonl") {
   fd_ = open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   EXPECT_GE(fd_, 0) << "cannot create " << path_ << ": "

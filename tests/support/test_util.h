@@ -66,6 +66,25 @@ class LogFile {
   int fd_ = -1;
 };
 
+// A pipe filled to capacity whose read end is held and never read: a log
+// reader that stopped reading. The write end is an ordinary blocking pipe
+// (as a shell gives it) and is inherited by children (no O_CLOEXEC).
+class FullPipe {
+ public:
+  FullPipe();
+  ~FullPipe();
+  FullPipe(const FullPipe&) = delete;
+  FullPipe& operator=(const FullPipe&) = delete;
+  int write_fd() const { return write_fd_; }
+  // Reads what is buffered, so a writer blocked on the pipe wakes; for a
+  // test that must not hang when the code under test blocks.
+  void Drain();
+
+ private:
+  int read_fd_ = -1;
+  int write_fd_ = -1;
+};
+
 // A BaseTtl of `seconds`; fails the test if it is out of range.
 BaseTtl Ttl(int64_t seconds);
 

@@ -6,6 +6,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <future>
 #include <string>
 #include <thread>
 #include <vector>
@@ -63,6 +65,46 @@ class WindowTest : public ::testing::Test {
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<RollingWindow> window_;
 };
+
+// SPEC 15: a window whose log reader stopped reading blocks neither a
+// flush nor its close; the transition lines it could not write are dropped
+// and counted in the segment (SPEC 9).
+TEST(WindowLogTest, AStalledLogReaderNeverBlocksAFlushOrTheClose) {
+  ScopedSegmentName segment("window-stalled");
+  CachedClock clock(kT0);
+  EngineOptions options;
+  options.segment.name = segment.name();
+  options.clock = &clock;
+  options.log_fd = -1;
+  absl::StatusOr<std::unique_ptr<Engine>> engine = Engine::Open(options);
+  ASSERT_TRUE(engine.ok() && (*engine)->segment_status().ok());
+  vix::testing::FullPipe pipe;
+  ASSERT_GE(pipe.write_fd(), 0) << "cannot make the pipe";
+  WindowOptions window_options;
+  window_options.log_fd = pipe.write_fd();
+  absl::StatusOr<std::unique_ptr<RollingWindow>> window =
+      RollingWindow::Open(**engine, window_options);
+  ASSERT_TRUE(window.ok()) << window.status();
+  ASSERT_TRUE((*window)->Record(Status::kPanic, Ttl(300)).transitioned);
+
+  // On another thread: if either waits on the pipe, the test drains it
+  // and fails instead of hanging.
+  std::promise<void> closed;
+  std::future<void> done = closed.get_future();
+  std::thread closer([&] {
+    (*window)->FlushLogs();
+    window->reset();
+    closed.set_value();
+  });
+  const bool returned =
+      done.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+  if (!returned) pipe.Drain();
+  closer.join();
+  EXPECT_TRUE(returned) << "a flush or the close waited on the log reader";
+  EXPECT_GT((*engine)->segment()->layout().counters.log_events_dropped.load(),
+            0u)
+      << "the transition line the pipe could not take is not counted";
+}
 
 TEST_F(WindowTest, StateMachineFromAnEmptyWindow) {
   const WindowSnapshot empty = window_->Snapshot();

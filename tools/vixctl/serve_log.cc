@@ -41,7 +41,9 @@ void SegmentStateLog::Observe(const absl::Status& read) {
 
 void SegmentStateLog::Write(const std::string& line) {
   // Best effort: a closed stderr must not stop the scrapes.
-  shm::WriteLogLine(STDERR_FILENO, line);
+  // Never waits on a stalled stderr reader: the server answers scrapes
+  // first. (Read-only: nowhere to count what is dropped.)
+  shm::TryWriteLogLine(STDERR_FILENO, line);
 }
 
 }  // namespace vix::ctl

@@ -81,7 +81,9 @@ struct MirrorOptions {
   absl::Duration max_clock_ahead = absl::Hours(1);
   // PUBLISH on `<key>:events`. Off only to exercise the poll path.
   bool announce = true;
-  int log_fd = 2;  // JSON lines; -1: none
+  // JSON lines; -1: none. Written without blocking: a line the fd cannot
+  // take is dropped and counted in the segment (log_events_dropped).
+  int log_fd = 2;
   // The wall clock the mirror reads (whether a Redis value's start is too
   // far ahead, log and health timestamps); null: CLOCK_REALTIME. Tests step
   // it: host-local deadlines and schedules (the lease, health, polls,

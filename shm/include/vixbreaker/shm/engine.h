@@ -153,6 +153,9 @@ class Engine {
     MirrorHealth& health;
   };
   std::optional<MirrorRegion> mirror_region();
+  // For the mirror and the rolling window: their log on `fd`, never
+  // blocking, its drops counted in this engine's segment (SPEC 9, 15).
+  LogWriter LogWriterFor(int fd) noexcept;
   // For the rolling window (window.h), the one writer of its region.
   Window* window_region() { return layout_ ? &layout_->window : nullptr; }
   // For the rolling window: in a forked child that has not decided yet,

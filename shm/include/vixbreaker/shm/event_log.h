@@ -94,15 +94,32 @@ std::string EventScopeName(const Event& event, const ScopeTable* table);
 std::string EventLogLine(const Event& event, absl::string_view segment,
                          absl::string_view scope, int pid);
 
-// Writes `line` plus '\n' to fd in one write(2) so lines from several
-// processes do not interleave. Errors are ignored: logging never fails a
-// decision.
-void WriteLogLine(int fd, absl::string_view line);
-// The same, but only if fd can take a line now (poll, no wait): false when
-// a reader has stopped reading (a full pipe). The background thread writes
-// this way, so a stalled log reader never stalls it (SPEC 15); a line of
-// this size after POLLOUT does not block on a pipe, file or socket.
+// Writes `line` plus '\n' to fd in one write(2), so lines from several
+// processes do not interleave, but only if fd can take a line now (poll, no
+// wait): false when a reader has stopped reading (a full pipe). Every log
+// line is written this way, so a stalled log reader stalls nothing (SPEC
+// 15); a line of this size after POLLOUT does not block on a pipe, file or
+// socket. Write errors are ignored: logging never fails a decision.
 bool TryWriteLogLine(int fd, absl::string_view line);
+
+// The log of a component beside the engine's background thread (the
+// mirror, the rolling window): lines written with TryWriteLogLine, and one
+// the fd cannot take now dropped and counted in the segment
+// (SegmentCounters::log_events_dropped, SPEC 9), like the engine's own.
+// Engine::LogWriterFor makes one. Copyable; thread-safe.
+class LogWriter {
+ public:
+  // fd -1: logging off. dropped: the segment's counter; null: no segment.
+  LogWriter(int fd, AtomicU64* dropped) noexcept : fd_(fd), dropped_(dropped) {}
+  void Write(absl::string_view line) const noexcept;
+  // A line lost before it reached Write (its queue was full).
+  void CountDropped() const noexcept;
+  int fd() const noexcept { return fd_; }
+
+ private:
+  int fd_;
+  AtomicU64* dropped_;
+};
 
 }  // namespace vix::shm
 

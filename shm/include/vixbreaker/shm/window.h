@@ -50,7 +50,9 @@ namespace vix::shm {
 
 struct WindowOptions {
   BreakerThresholds thresholds;
-  // Where the transition log lines go; -1 disables logging.
+  // Where the transition log lines go; -1 disables logging. Written
+  // without blocking: a line the fd cannot take is dropped and counted in
+  // the segment (log_events_dropped).
   int log_fd = 2;
 };
 
@@ -150,7 +152,7 @@ class RollingWindow {
   const CachedClock* clock_;
   Breaker breaker_;
   int64_t bucket_width_ns_;
-  int log_fd_;
+  const LogWriter log_;
   std::string segment_name_;
   int64_t pid_;
   std::unique_ptr<PendingLog> pending_;
